@@ -1,0 +1,73 @@
+"""Filtering: declared filters only, so a typo in a query parameter is a 400, not ignored."""
+
+import django_filters
+from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+
+from pulpcore.app import util
+
+# Query parameters every list accepts besides its filters.
+ALWAYS_ALLOWED = {"limit", "offset", "fields", "exclude_fields", "format", "minimal"}
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """Rejects query parameters the view does not declare, then applies the filterset."""
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) == "list":
+            filterset_class = self.get_filterset_class(view, queryset)
+            declared = set(filterset_class.base_filters) if filterset_class else set()
+            unknown = sorted(set(request.query_params) - declared - ALWAYS_ALLOWED)
+            if unknown:
+                raise ValidationError(
+                    {"detail": f"Invalid Filter: {', '.join(repr(u) for u in unknown)}"}
+                )
+        return super().filter_queryset(request, queryset, view)
+
+
+class HrefInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """``pulp_href__in``: a comma-separated list of hrefs of the listed type."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        pks = []
+        for href in value:
+            try:
+                obj = util.resolve_href(href)
+            except util.HrefError as exc:
+                raise ValidationError({self.field_name: [str(exc)]})
+            pks.append(obj.pk)
+        return qs.filter(pk__in=pks)
+
+
+class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
+    pass
+
+
+class BaseFilterSet(django_filters.FilterSet):
+    """Filters every Pulp list has: ``pulp_id__in``, ``pulp_href__in``, ``q``."""
+
+    pulp_id__in = UUIDInFilter(field_name="pk", lookup_expr="in")
+    pulp_href__in = HrefInFilter(field_name="pk")
+    q = django_filters.CharFilter(method="filter_q")
+
+    def filter_q(self, qs, name, value):
+        """A small boolean expression language over this filterset's own filters."""
+        from pulpcore.app.q_expression import parse_q
+
+        try:
+            expr = parse_q(value)
+        except ValueError as exc:
+            raise ValidationError({"q": [str(exc)]})
+        return qs.filter(expr.to_q(self, qs)).distinct()
+
+    def q_for(self, name: str, value: str, qs) -> Q:
+        """Q for one filter of this set, used by the ``q`` expression evaluator."""
+        if name == "q" or name not in self.base_filters:
+            raise ValidationError({"q": [f"Filter '{name}' is not allowed in q."]})
+        sub = type(self)(data={name: value}, queryset=qs.model.objects.all(), request=self.request)
+        if not sub.is_valid():
+            raise ValidationError({"q": [str(sub.errors)]})
+        return Q(pk__in=sub.qs.values("pk"))

@@ -1,0 +1,32 @@
+"""Request middleware: Correlation-ID handling."""
+
+import re
+import uuid
+
+from pulpcore.app.logging import correlation_id
+
+HEADER = "Correlation-ID"
+_VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class CorrelationIdMiddleware:
+    """Echo a well-formed ``Correlation-ID`` header, replace a missing or malformed one.
+
+    The id is kept in a context variable for logging and for the ``logging_cid`` of tasks the
+    request dispatches.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        cid = request.headers.get(HEADER, "")
+        if not _VALID.match(cid):
+            cid = uuid.uuid4().hex
+        token = correlation_id.set(cid)
+        try:
+            response = self.get_response(request)
+        finally:
+            correlation_id.reset(token)
+        response[HEADER] = cid
+        return response

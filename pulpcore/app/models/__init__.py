@@ -1,0 +1,70 @@
+"""Core models. Plugins import them through :mod:`pulpcore.plugin.models`."""
+
+from pulpcore.app.models.base import AppStatus, BaseModel, MasterModel
+from pulpcore.app.models.content import (
+    CHECKSUM_NAMES,
+    Artifact,
+    ArtifactMismatch,
+    Content,
+    ContentArtifact,
+    RemoteArtifact,
+    new_temp_path,
+)
+from pulpcore.app.models.publication import (
+    ContentGuard,
+    Distribution,
+    Publication,
+    PublishedArtifact,
+    PublishedMetadata,
+)
+from pulpcore.app.models.repository import (
+    Remote,
+    Repository,
+    RepositoryContent,
+    RepositoryVersion,
+)
+from pulpcore.app.models.task import (
+    TASK_FINAL_STATES,
+    TASK_INCOMPLETE_STATES,
+    TASK_STATES,
+    CreatedResource,
+    GroupProgressReport,
+    ProgressReport,
+    Task,
+    TaskGroup,
+    Worker,
+)
+from pulpcore.app.models.upload import Upload, UploadChunk
+
+__all__ = [
+    "AppStatus",
+    "Artifact",
+    "ArtifactMismatch",
+    "BaseModel",
+    "CHECKSUM_NAMES",
+    "Content",
+    "ContentArtifact",
+    "ContentGuard",
+    "CreatedResource",
+    "Distribution",
+    "GroupProgressReport",
+    "MasterModel",
+    "ProgressReport",
+    "Publication",
+    "PublishedArtifact",
+    "PublishedMetadata",
+    "Remote",
+    "RemoteArtifact",
+    "Repository",
+    "RepositoryContent",
+    "RepositoryVersion",
+    "TASK_FINAL_STATES",
+    "TASK_INCOMPLETE_STATES",
+    "TASK_STATES",
+    "Task",
+    "TaskGroup",
+    "Upload",
+    "UploadChunk",
+    "Worker",
+    "new_temp_path",
+]

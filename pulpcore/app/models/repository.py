@@ -1,0 +1,224 @@
+"""Repositories, their immutable versions, and the remotes they sync from."""
+
+from django.db import models, transaction
+from django.db.models import F, Q
+
+from pulpcore.app.models.base import BaseModel, MasterModel
+from pulpcore.app.models.content import Content
+
+
+class Remote(MasterModel):
+    """Where and how to download content from; plugins subclass it."""
+
+    IMMEDIATE = "immediate"
+    ON_DEMAND = "on_demand"
+    STREAMED = "streamed"
+    POLICY_CHOICES = ((IMMEDIATE, "immediate"), (ON_DEMAND, "on_demand"), (STREAMED, "streamed"))
+
+    name = models.TextField(unique=True)
+    url = models.TextField()
+    ca_cert = models.TextField(null=True)
+    client_cert = models.TextField(null=True)
+    client_key = models.TextField(null=True)
+    tls_validation = models.BooleanField(default=True)
+    username = models.TextField(null=True)
+    password = models.TextField(null=True)
+    proxy_url = models.TextField(null=True)
+    proxy_username = models.TextField(null=True)
+    proxy_password = models.TextField(null=True)
+    download_concurrency = models.PositiveIntegerField(null=True)
+    max_retries = models.PositiveIntegerField(null=True)
+    policy = models.TextField(choices=POLICY_CHOICES, default=IMMEDIATE)
+    total_timeout = models.FloatField(null=True)
+    connect_timeout = models.FloatField(null=True)
+    sock_connect_timeout = models.FloatField(null=True)
+    sock_read_timeout = models.FloatField(null=True)
+    headers = models.JSONField(default=list)
+    rate_limit = models.IntegerField(null=True)
+    pulp_labels = models.JSONField(default=dict)
+
+    DEFAULT_DOWNLOAD_CONCURRENCY = 10
+    DEFAULT_MAX_RETRIES = 3
+
+
+class Repository(MasterModel):
+    """A named, versioned set of content; every change makes a new RepositoryVersion."""
+
+    CONTENT_TYPES: list[type[Content]] = []
+    REMOTE_TYPES: list[type[Remote]] = []
+
+    name = models.TextField(unique=True)
+    description = models.TextField(null=True)
+    next_version = models.PositiveIntegerField(default=0)
+    retain_repo_versions = models.PositiveIntegerField(null=True)
+    user_hidden = models.BooleanField(default=False)
+    pulp_labels = models.JSONField(default=dict)
+    remote = models.ForeignKey(Remote, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "repositories"
+
+    def latest_version(self) -> "RepositoryVersion | None":
+        return self.versions.filter(complete=True).order_by("-number").first() if self.pk else None
+
+    def new_version(self, base_version: "RepositoryVersion | None" = None) -> "RepositoryVersion":
+        """Start an incomplete version; it becomes visible only once completed."""
+        with transaction.atomic():
+            repo = type(self).objects.select_for_update().get(pk=self.pk)
+            version = RepositoryVersion(
+                repository=repo,
+                number=repo.next_version,
+                base_version=base_version or repo.latest_version(),
+            )
+            version.save()
+            repo.next_version = F("next_version") + 1
+            repo.save(update_fields=["next_version", "pulp_last_updated"])
+        self.refresh_from_db(fields=["next_version"])
+        version.copy_content_from(version.base_version)
+        return version
+
+    def finalize_new_version(self, new_version: "RepositoryVersion") -> None:
+        """Hook for plugins to validate or adjust a version before it completes."""
+
+    def cleanup_old_versions(self) -> None:
+        """Delete versions beyond ``retain_repo_versions``, never the latest."""
+        if not self.retain_repo_versions:
+            return
+        keep = list(
+            self.versions.filter(complete=True)
+            .order_by("-number")
+            .values_list("pk", flat=True)[: self.retain_repo_versions]
+        )
+        for version in self.versions.filter(complete=True).exclude(pk__in=keep).exclude(number=0):
+            version.delete()
+
+
+class RepositoryVersion(BaseModel):
+    """An immutable snapshot of a repository's content, numbered from 0."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(db_index=True)
+    complete = models.BooleanField(default=False)
+    base_version = models.ForeignKey("self", null=True, on_delete=models.SET_NULL)
+    info = models.JSONField(default=dict)
+
+    class Meta:
+        unique_together = ("repository", "number")
+        ordering = ("number",)
+
+    # --- content of this version ----------------------------------------------------------------
+    def _content_relationships(self) -> models.QuerySet:
+        return RepositoryContent.objects.filter(
+            Q(version_removed__isnull=True) | Q(version_removed__number__gt=self.number),
+            repository_id=self.repository_id,
+            version_added__number__lte=self.number,
+        )
+
+    @property
+    def content(self) -> models.QuerySet:
+        """All content units present in this version."""
+        return Content.objects.filter(pk__in=self._content_relationships().values("content_id"))
+
+    @property
+    def added_content(self) -> models.QuerySet:
+        return Content.objects.filter(
+            pk__in=RepositoryContent.objects.filter(version_added=self).values("content_id")
+        )
+
+    @property
+    def removed_content(self) -> models.QuerySet:
+        return Content.objects.filter(
+            pk__in=RepositoryContent.objects.filter(version_removed=self).values("content_id")
+        )
+
+    def copy_content_from(self, base: "RepositoryVersion | None") -> None:
+        """Make this (incomplete, newest) version hold exactly ``base``'s content."""
+        if base is None:
+            return
+        latest = self.repository.versions.exclude(pk=self.pk).order_by("-number").first()
+        if latest is None or latest.pk == base.pk:
+            return
+        current = set(self.content.values_list("pk", flat=True))
+        wanted = set(base.content.values_list("pk", flat=True))
+        self.remove_content(Content.objects.filter(pk__in=current - wanted))
+        self.add_content(Content.objects.filter(pk__in=wanted - current))
+
+    def _check_writable(self) -> None:
+        if self.complete:
+            raise RuntimeError("A complete repository version is immutable.")
+
+    def add_content(self, content: models.QuerySet) -> None:
+        """Add units (a queryset of Content or a detail type) to this incomplete version."""
+        self._check_writable()
+        present = self._content_relationships().values("content_id")
+        new_ids = content.exclude(pk__in=present).values_list("pk", flat=True).order_by("pk")
+        batch = [
+            RepositoryContent(repository_id=self.repository_id, content_id=pk, version_added=self)
+            for pk in new_ids.iterator()
+        ]
+        RepositoryContent.objects.bulk_create(batch, batch_size=1000)
+
+    def remove_content(self, content: models.QuerySet) -> None:
+        """Remove units from this incomplete version."""
+        self._check_writable()
+        rels = self._content_relationships().filter(content_id__in=content.values("pk"))
+        # Units added by this very version simply disappear; others get version_removed.
+        rels.filter(version_added=self).delete()
+        rels.exclude(version_added=self).update(version_removed=self)
+
+    def content_summary(self) -> dict[str, dict[str, dict]]:
+        """Counts of added, removed and present content per type, with list hrefs."""
+        from pulpcore.app.util import content_summary
+
+        return content_summary(self)
+
+    def next(self) -> "RepositoryVersion | None":
+        return (
+            self.repository.versions.filter(number__gt=self.number, complete=True)
+            .order_by("number")
+            .first()
+        )
+
+    def complete_version(self) -> None:
+        """Mark the version complete, or delete it if nothing changed from its base."""
+        self._check_writable()
+        self.repository.cast().finalize_new_version(self)
+        self.complete = True
+        self.save(update_fields=["complete", "pulp_last_updated"])
+
+    def has_changes(self) -> bool:
+        return RepositoryContent.objects.filter(
+            Q(version_added=self) | Q(version_removed=self)
+        ).exists()
+
+    def delete(self, *args, **kwargs):
+        """Fold this version's changes into the next one, then delete it (Pulp semantics)."""
+        with transaction.atomic():
+            nxt = self.next()
+            if nxt is not None:
+                # Units this version added that the next removed never existed from nxt's view.
+                RepositoryContent.objects.filter(version_added=self, version_removed=nxt).delete()
+                RepositoryContent.objects.filter(version_added=self).update(version_added=nxt)
+                RepositoryContent.objects.filter(version_removed=self).update(version_removed=nxt)
+            else:
+                RepositoryContent.objects.filter(version_removed=self).update(version_removed=None)
+                RepositoryContent.objects.filter(version_added=self).delete()
+            return super().delete(*args, **kwargs)
+
+
+class RepositoryContent(BaseModel):
+    """Membership of a content unit in a repository across a range of versions."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE)
+    content = models.ForeignKey(
+        Content, on_delete=models.PROTECT, related_name="version_memberships"
+    )
+    version_added = models.ForeignKey(
+        RepositoryVersion, on_delete=models.CASCADE, related_name="added_memberships"
+    )
+    version_removed = models.ForeignKey(
+        RepositoryVersion, null=True, on_delete=models.CASCADE, related_name="removed_memberships"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["repository", "content"])]

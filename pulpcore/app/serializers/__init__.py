@@ -1,0 +1,10 @@
+"""Core serializers. Plugins import them through :mod:`pulpcore.plugin.serializers`."""
+
+from pulpcore.app.serializers.base import (  # noqa: F401
+    FieldSelectionMixin,
+    HrefListField,
+    IdentityField,
+    LabelsField,
+    ModelSerializer,
+    RelatedField,
+)

@@ -1,0 +1,101 @@
+"""What ``status/`` reports, gathered with as few queries as possible."""
+
+import shutil
+from datetime import timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from pulpcore.app.apps import PulpPluginAppConfig
+
+
+def versions() -> list[dict]:
+    return [
+        {
+            "component": cfg.label,
+            "version": cfg.version,
+            "package": cfg.python_package_name.replace("_", "-"),
+            "module": cfg.name,
+            "domain_compatible": cfg.domain_compatible,
+        }
+        for cfg in apps.get_app_configs()
+        if isinstance(cfg, PulpPluginAppConfig)
+    ]
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+def _redis_ok() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping())
+    except Exception:
+        return False
+
+
+def _storage() -> dict:
+    try:
+        usage = shutil.disk_usage(settings.MEDIA_ROOT)
+        return {"total": usage.total, "used": usage.used, "free": usage.free}
+    except OSError:
+        return {"total": None, "used": None, "free": None}
+
+
+def collect_status() -> dict:
+    from pulpcore.app.models import AppStatus, Worker
+    from pulpcore.app.util import get_url
+
+    db_ok = _database_ok()
+    workers, api_apps, content_apps = [], [], []
+    if db_ok:
+        now = timezone.now()
+        for worker in Worker.objects.filter(
+            last_heartbeat__gte=now - timedelta(seconds=settings.WORKER_TTL),
+            resource_manager=False,
+        ).order_by("name"):
+            current = worker.tasks.filter(state__in=["running", "canceling"]).first()
+            workers.append(
+                {
+                    "pulp_href": get_url(worker),
+                    "pulp_created": worker.pulp_created,
+                    "pulp_last_updated": worker.pulp_last_updated,
+                    "name": worker.name,
+                    "last_heartbeat": worker.last_heartbeat,
+                    "versions": worker.versions,
+                    "current_task": get_url(current) if current else None,
+                }
+            )
+        for app in AppStatus.objects.order_by("name"):
+            ttl = settings.API_APP_TTL if app.app_type == "api" else settings.CONTENT_APP_TTL
+            if app.last_heartbeat < now - timedelta(seconds=ttl):
+                continue
+            entry = {
+                "name": app.name,
+                "last_heartbeat": app.last_heartbeat,
+                "versions": app.versions,
+            }
+            (api_apps if app.app_type == "api" else content_apps).append(entry)
+    return {
+        "versions": versions(),
+        "online_workers": workers,
+        "online_api_apps": api_apps,
+        "online_content_apps": content_apps,
+        "database_connection": {"connected": db_ok},
+        "redis_connection": {"connected": _redis_ok()},
+        "storage": _storage(),
+        "content_settings": {
+            "content_origin": settings.CONTENT_ORIGIN,
+            "content_path_prefix": settings.CONTENT_PATH_PREFIX,
+        },
+        "domain_enabled": False,
+    }

@@ -1,0 +1,115 @@
+"""Hrefs: building them for objects and resolving them back, through the viewset registry."""
+
+import uuid
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
+
+# model class -> viewset class (filled by pulpcore.app.viewsets.base when viewsets are defined)
+VIEWSET_FOR_MODEL: dict[type, type] = {}
+# (parent model, child model) -> nested viewset, e.g. (FileRepository, RepositoryVersion)
+NESTED_VIEWSET: dict[tuple[type, type], type] = {}
+
+
+def api_root() -> str:
+    return f"{settings.API_ROOT}api/v3/"
+
+
+class HrefError(ValueError):
+    """The href is malformed or names an object of the wrong type."""
+
+
+def get_url(obj) -> str:
+    """The ``pulp_href`` of ``obj``: an absolute path under the API root."""
+    from pulpcore.app.models import MasterModel, RepositoryVersion
+
+    if isinstance(obj, MasterModel):
+        obj = obj.cast()
+    if isinstance(obj, RepositoryVersion):
+        repo = obj.repository.cast()
+        viewset = NESTED_VIEWSET.get((type(repo), RepositoryVersion))
+        if viewset is None:
+            raise LookupError(f"No versions endpoint for {type(repo).__name__}")
+        return f"{get_url(repo)}versions/{obj.number}/"
+    viewset = VIEWSET_FOR_MODEL.get(type(obj))
+    if viewset is None:
+        raise LookupError(f"No endpoint serves {type(obj).__name__}")
+    return f"{api_root()}{viewset.url_prefix()}/{obj.pk}/"
+
+
+def get_view_name_for_model(model) -> str:
+    return VIEWSET_FOR_MODEL[model].url_prefix()
+
+
+def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
+    """Return the object an href points at; raise HrefError if it is malformed or wrong type.
+
+    Accepts a full URL or a path; only the path counts.
+    """
+    from django.core.exceptions import ObjectDoesNotExist
+
+    path = urlparse(str(href)).path
+    try:
+        match = resolve(path)
+    except Resolver404:
+        raise HrefError(f"URI {href} not found.")
+    view_cls = getattr(match.func, "cls", None)
+    if view_cls is None or not hasattr(view_cls, "queryset") or view_cls.queryset is None:
+        raise HrefError(f"URI {href} is not an object href.")
+    kwargs = {k: v for k, v in match.kwargs.items() if k != "version"}
+    try:
+        lookup = view_cls.href_lookup(kwargs)
+        obj = view_cls.queryset.model.objects.get(**lookup)
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise HrefError(f"URI {href} not found.")
+    if hasattr(obj, "cast"):
+        obj = obj.cast()
+    if expected is not None and not isinstance(obj, expected):
+        names = (
+            ", ".join(t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        raise HrefError(f"URI {href} is not a {names}.")
+    return obj
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+def content_summary(version) -> dict:
+    """``{"added": {...}, "removed": {...}, "present": {...}}`` keyed by content type."""
+    from django.db.models import Count
+
+    from pulpcore.app.models import Content
+
+    version_href = get_url(version)
+
+    def count_by_type(qs):
+        return {
+            row["pulp_type"]: row["n"]
+            for row in qs.values("pulp_type").annotate(n=Count("pulp_id")).order_by()
+        }
+
+    def listing(filter_name: str, pulp_type: str) -> str:
+        model = next((m for m in Content.detail_models() if m.get_pulp_type() == pulp_type), None)
+        viewset = VIEWSET_FOR_MODEL.get(model) if model else None
+        base = f"{api_root()}{viewset.url_prefix()}/" if viewset else f"{api_root()}content/"
+        return f"{base}?{filter_name}={version_href}"
+
+    out = {}
+    for key, qs, filter_name in (
+        ("added", version.added_content, "repository_version_added"),
+        ("removed", version.removed_content, "repository_version_removed"),
+        ("present", version.content, "repository_version"),
+    ):
+        out[key] = {
+            t: {"count": n, "href": listing(filter_name, t)} for t, n in count_by_type(qs).items()
+        }
+    return out

@@ -1,0 +1,8 @@
+"""Core viewsets. Importing this module registers them for URL routing."""
+
+from pulpcore.app.viewsets.base import (  # noqa: F401
+    REGISTRY,
+    ListOnlyViewSet,
+    NamedModelViewSet,
+    ReadOnlyNamedModelViewSet,
+)

@@ -1,0 +1,1 @@
+"""aiohttp downloaders that validate size and checksums while streaming."""

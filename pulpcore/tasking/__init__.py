@@ -1,0 +1,1 @@
+"""Tasking: one dispatch interface, two ways for ready tasks to reach workers."""

@@ -1,0 +1,28 @@
+"""Loaded by pytest before Django (``-p tests.testenv``): points settings at test resources.
+
+``PULP_TEST_PREFIX`` namespaces databases, Redis DB and directories so several test runs can share
+one machine's PostgreSQL and Redis without touching each other.
+"""
+
+import os
+
+PREFIX = os.environ.get("PULP_TEST_PREFIX", "pulptest")
+ROOT = os.environ.get("PULP_TEST_ROOT", f"/tmp/{PREFIX}")
+
+_defaults = {
+    "PULP_SETTINGS": "/nonexistent/settings.yaml",
+    "PULP_SECRET_KEY": "test-only-secret-key",
+    "PULP_DATABASES__default__NAME": PREFIX,
+    "PULP_DATABASES__default__USER": os.environ.get("PULP_TEST_DB_USER", "postgres"),
+    "PULP_DATABASES__default__HOST": os.environ.get("PULP_TEST_DB_HOST", "127.0.0.1"),
+    "PULP_DATABASES__default__PORT": os.environ.get("PULP_TEST_DB_PORT", "5432"),
+    "PULP_REDIS_HOST": "127.0.0.1",
+    "PULP_REDIS_DB": os.environ.get("PULP_TEST_REDIS_DB", "0"),
+    "PULP_MEDIA_ROOT": f"{ROOT}/media/",
+    "PULP_STATIC_ROOT": f"{ROOT}/assets/",
+    "PULP_WORKING_DIRECTORY": f"{ROOT}/tmp/",
+}
+for key, value in _defaults.items():
+    os.environ.setdefault(key, value)
+for sub in ("media", "assets", "tmp"):
+    os.makedirs(f"{ROOT}/{sub}", exist_ok=True)
