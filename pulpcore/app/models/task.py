@@ -85,6 +85,39 @@ class ProgressReport(BaseModel):
     suffix = models.TextField(null=True)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="progress_reports")
 
+    def save(self, *args, **kwargs):
+        if self.task_id is None:
+            from pulpcore.tasking.context import current_task
+
+            task = current_task()
+            if task is not None:
+                self.task = task
+        if self.task_id is None:
+            return None  # outside a task there is nobody to report to
+        return super().save(*args, **kwargs)
+
+    def increase_by(self, count: int) -> None:
+        """Add ``count`` to ``done`` atomically in the database."""
+        self.done += count
+        if self.pk and self.task_id:
+            type(self).objects.filter(pk=self.pk).update(done=models.F("done") + count)
+
+    def increment(self) -> None:
+        self.increase_by(1)
+
+    def __enter__(self) -> "ProgressReport":
+        self.state = "running"
+        self.save()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.state = (
+            "completed"
+            if exc_type is None
+            else ("canceled" if exc_type.__name__ == "TaskCanceled" else "failed")
+        )
+        self.save()
+
 
 class GroupProgressReport(BaseModel):
     """Progress counters aggregated over a task group."""

@@ -1,10 +1,12 @@
 """Core serializers. Plugins import them through :mod:`pulpcore.plugin.serializers`."""
 
 from pulpcore.app.serializers.base import (  # noqa: F401
+    AsyncOperationResponseSerializer,
     FieldSelectionMixin,
     HrefListField,
     IdentityField,
     LabelsField,
     ModelSerializer,
     RelatedField,
+    TaskGroupOperationResponseSerializer,
 )

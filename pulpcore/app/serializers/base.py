@@ -103,3 +103,21 @@ class LabelsField(serializers.DictField):
         kwargs.setdefault("child", serializers.CharField(allow_null=True, allow_blank=True))
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
+
+
+class AsyncOperationResponseSerializer(serializers.Serializer):
+    """The 202 body of an operation that dispatched a task: ``{"task": href}``."""
+
+    task = serializers.CharField()
+
+    class Meta:
+        ref_name = "AsyncOperationResponse"
+
+
+class TaskGroupOperationResponseSerializer(serializers.Serializer):
+    """The 202 body of an operation that dispatched a task group: ``{"task_group": href}``."""
+
+    task_group = serializers.CharField()
+
+    class Meta:
+        ref_name = "TaskGroupOperationResponse"

@@ -1,0 +1,27 @@
+"""Models plugins build on."""
+
+from pulpcore.app.models import (  # noqa: F401
+    AppStatus,
+    Artifact,
+    ArtifactMismatch,
+    BaseModel,
+    Content,
+    ContentArtifact,
+    ContentGuard,
+    CreatedResource,
+    Distribution,
+    MasterModel,
+    ProgressReport,
+    Publication,
+    PublishedArtifact,
+    PublishedMetadata,
+    Remote,
+    RemoteArtifact,
+    Repository,
+    RepositoryContent,
+    RepositoryVersion,
+    Task,
+    TaskGroup,
+    Upload,
+    UploadChunk,
+)
