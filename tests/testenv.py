@@ -16,6 +16,7 @@ _defaults = {
     "PULP_DATABASES__default__USER": os.environ.get("PULP_TEST_DB_USER", "postgres"),
     "PULP_DATABASES__default__HOST": os.environ.get("PULP_TEST_DB_HOST", "127.0.0.1"),
     "PULP_DATABASES__default__PORT": os.environ.get("PULP_TEST_DB_PORT", "5432"),
+    "PULP_DATABASES__default__PASSWORD": os.environ.get("PULP_TEST_DB_PASSWORD", ""),
     "PULP_REDIS_HOST": "127.0.0.1",
     "PULP_REDIS_DB": os.environ.get("PULP_TEST_REDIS_DB", "0"),
     "PULP_MEDIA_ROOT": f"{ROOT}/media/",

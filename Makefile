@@ -1,0 +1,55 @@
+# Two commands for a fresh Debian/Ubuntu machine:
+#   make run    - the whole stack in the foreground (Ctrl-C stops it)
+#   make test   - the whole test suite against real PostgreSQL and Redis
+# `make start` / `make stop` run the same stack in the background (state in .run/).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+RUN    ?= .run
+
+.PHONY: help venv services run start stop status test test-unit lint format bench clean
+
+help:
+	@echo "make run | start | stop | status | test | lint | format | bench | clean"
+
+$(BIN)/pulpcore-manager: pyproject.toml
+	@scripts/ensure-python.sh "$(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/pulpcore-manager
+
+services:
+	@scripts/ensure-services.sh
+
+run: venv services
+	@$(BIN)/python scripts/stack.py run --run-dir $(RUN)
+
+start: venv services
+	@$(BIN)/python scripts/stack.py start --run-dir $(RUN)
+
+stop:
+	@$(BIN)/python scripts/stack.py stop --run-dir $(RUN) 2>/dev/null || $(PYTHON) scripts/stack.py stop --run-dir $(RUN)
+
+status:
+	@$(BIN)/python scripts/stack.py status --run-dir $(RUN)
+
+test: venv services
+	@scripts/run-tests.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv services
+	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(RUN) build dist *.egg-info
