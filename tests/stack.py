@@ -81,6 +81,7 @@ class Stack:
             user=os.environ["PULP_DATABASES__default__USER"],
             host=os.environ["PULP_DATABASES__default__HOST"],
             port=os.environ["PULP_DATABASES__default__PORT"],
+            password=os.environ.get("PULP_DATABASES__default__PASSWORD", ""),
         )
         conn.autocommit = True
         return conn
