@@ -131,9 +131,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "pulpcore.app.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.IsAuthenticated",),
+    # Basic first: DRF answers an anonymous call with the first authenticator's challenge, so
+    # clients get 401 + WWW-Authenticate instead of a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": (
-        "rest_framework.authentication.SessionAuthentication",
         "pulpcore.app.authentication.CachedBasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ),
     "DEFAULT_RENDERER_CLASSES": (
         "pulpcore.app.renderers.PlainJSONRenderer",
