@@ -1,12 +1,17 @@
 """Test fixtures made on the fly: directories of random files with a PULP_MANIFEST, served over
 HTTP by a real local server (with switches to misbehave: 404s, corrupted bytes, slow answers)."""
 
+import base64
 import functools
 import hashlib
 import http.server
 import os
+import ssl
+import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +70,23 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         behaviour = self.server.behaviour
         path = self.path.split("?")[0].lstrip("/")
         self.server.counts[path] = self.server.counts.get(path, 0) + 1
+        self.server.headers_seen.append(dict(self.headers))
+        if self.server.auth is not None:
+            expected = "Basic " + base64.b64encode(":".join(self.server.auth).encode()).decode()
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="fixtures"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        failures = behaviour.get("fail", {})
+        if failures.get(path, 0) > 0:  # answer an error status this many more times
+            failures[path] -= 1
+            status = behaviour.get("fail_status", 500)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if path in behaviour.get("missing", set()):
             self.send_error(404, "missing on purpose")
             return
@@ -86,19 +108,40 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 class FixtureServer:
     """A threaded HTTP server on 127.0.0.1 serving ``directory``; use as a context manager."""
 
-    def __init__(self, directory: Path, auth: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        auth: tuple[str, str] | None = None,
+        tls: "TLSFiles | None" = None,
+    ):
         handler = functools.partial(_Handler, directory=str(directory))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.httpd.behaviour = {}
         self.httpd.counts = {}
         self.httpd.requests = []
+        self.httpd.headers_seen = []
+        self.httpd.auth = auth
+        self.tls = tls
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls.server_cert, tls.server_key)
+            if tls.require_client_cert:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(tls.ca_cert)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{port}/"
+
+    @property
+    def headers_seen(self) -> list[dict]:
+        """Request headers of every GET, in arrival order."""
+        return self.httpd.headers_seen
 
     @property
     def behaviour(self) -> dict:
@@ -116,3 +159,149 @@ class FixtureServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    """A plain forward proxy for ``http://`` URLs (absolute-form GET; no CONNECT)."""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        server = self.server
+        if server.auth is not None:
+            expected = "Basic " + base64.b64encode(":".join(server.auth).encode()).decode()
+            if self.headers.get("Proxy-Authorization") != expected:
+                self.send_response(407)
+                self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        server.forwarded.append(self.path)
+        skip = {"proxy-authorization", "proxy-connection", "connection", "host"}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+        request = urllib.request.Request(self.path, headers=headers)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=30) as upstream:
+                status, body, upstream_headers = upstream.status, upstream.read(), upstream.headers
+        except urllib.error.HTTPError as err:
+            status, body, upstream_headers = err.code, err.read(), err.headers
+        self.send_response(status)
+        for key, value in upstream_headers.items():
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ProxyServer:
+    """A tiny forward HTTP proxy on 127.0.0.1 that records what it forwarded."""
+
+    def __init__(self, auth: tuple[str, str] | None = None):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
+        self.httpd.daemon_threads = True
+        self.httpd.auth = auth
+        self.httpd.forwarded = []
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def forwarded(self) -> list[str]:
+        return self.httpd.forwarded
+
+    def __enter__(self) -> "ProxyServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class TLSFiles:
+    """PEM files of a test-made CA, a server certificate for 127.0.0.1 and a client certificate."""
+
+    ca_cert: str
+    server_cert: str
+    server_key: str
+    client_cert: str
+    client_key: str
+    require_client_cert: bool = False
+
+    def read(self, name: str) -> str:
+        return Path(getattr(self, name)).read_text()
+
+
+def make_tls_files(directory: Path) -> TLSFiles:
+    """Create a throwaway CA and certificates signed by it, with the openssl command line."""
+    directory.mkdir(parents=True, exist_ok=True)
+    d = str(directory)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=keyCertSign,cRLSign",
+    )
+    ext = directory / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    for name, cn in (("server", "127.0.0.1"), ("client", "test-client")):
+        run(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={cn}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+        )
+        extra = ["-extfile", "server.ext"] if name == "server" else []
+        run(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            f"{name}.pem",
+            *extra,
+        )
+    return TLSFiles(
+        ca_cert=f"{d}/ca.pem",
+        server_cert=f"{d}/server.pem",
+        server_key=f"{d}/server.key",
+        client_cert=f"{d}/client.pem",
+        client_key=f"{d}/client.key",
+    )

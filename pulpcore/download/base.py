@@ -1,0 +1,158 @@
+"""What every downloader shares: a temp file, hashing while streaming, validation, the result."""
+
+import hashlib
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from pulpcore.app.models.content import CHECKSUM_NAMES, new_temp_path
+
+ChunkCallback = Callable[[bytes], Awaitable[None]]
+
+
+class DownloadError(Exception):
+    """A download failed; ``url`` says which one."""
+
+    def __init__(self, url: str, message: str):
+        self.url = url
+        super().__init__(message)
+
+
+class DownloadValidationError(DownloadError):
+    """The bytes received are not the bytes the caller expected."""
+
+
+class DigestValidationError(DownloadValidationError):
+    """A checksum of the downloaded bytes differs from the expected one."""
+
+    def __init__(self, url: str, name: str, expected: str, actual: str):
+        self.name, self.expected, self.actual = name, expected, actual
+        super().__init__(
+            url,
+            f"A file downloaded from {url} failed {name} validation: expected {expected}, "
+            f"got {actual}.",
+        )
+
+
+class SizeValidationError(DownloadValidationError):
+    """The number of bytes downloaded differs from the expected size."""
+
+    def __init__(self, url: str, expected: int, actual: int):
+        self.expected, self.actual = expected, actual
+        super().__init__(
+            url,
+            f"A file downloaded from {url} has the wrong size: expected {expected} bytes, "
+            f"got {actual} or more.",
+        )
+
+
+class UnsupportedDigestError(DownloadError):
+    """The caller asked to validate a checksum this installation does not compute."""
+
+
+@dataclass
+class DownloadResult:
+    """A finished, validated download: the file lives at ``path`` until the caller moves it."""
+
+    path: str
+    url: str
+    artifact_attributes: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+
+
+class BaseDownloader:
+    """Streams bytes to a temp file in WORKING_DIRECTORY, hashing and validating as they arrive.
+
+    Subclasses implement :meth:`_run`, feeding chunks to :meth:`handle_data` and returning the
+    response headers. Validation happens before anything is handed back, so a caller never sees a
+    bad file, and a failed download leaves no file behind.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        expected_digests: dict | None = None,
+        expected_size: int | None = None,
+        on_chunk: ChunkCallback | None = None,
+    ):
+        self.url = url
+        self.expected_digests = {
+            k.lower(): v.lower() for k, v in (expected_digests or {}).items() if v
+        }
+        self.expected_size = int(expected_size) if expected_size is not None else None
+        self.on_chunk = on_chunk
+        allowed = list(settings.ALLOWED_CONTENT_CHECKSUMS)
+        for name in self.expected_digests:
+            if name not in CHECKSUM_NAMES:
+                raise UnsupportedDigestError(url, f"Unknown checksum type {name!r} for {url}.")
+        self._allowed = allowed
+        self._names = sorted(set(allowed) | set(self.expected_digests))
+        self._reset()
+        # True once any byte went to ``on_chunk``: a retry would then repeat bytes to the reader.
+        self.chunks_delivered = False
+
+    def _reset(self) -> None:
+        self._hashers = {name: hashlib.new(name) for name in self._names}
+        self._size = 0
+        self._fp = None
+        self.path: str | None = None
+
+    def _open(self) -> None:
+        self.path = new_temp_path(suffix=".download")
+        self._fp = open(self.path, "wb")  # noqa: SIM115 - closed in finalize/discard
+
+    async def handle_data(self, data: bytes) -> None:
+        """Write, hash and size-check one chunk, then hand it to ``on_chunk``."""
+        if self._fp is None:
+            self._open()
+        self._size += len(data)
+        if self.expected_size is not None and self._size > self.expected_size:
+            raise SizeValidationError(self.url, self.expected_size, self._size)
+        self._fp.write(data)
+        for hasher in self._hashers.values():
+            hasher.update(data)
+        if self.on_chunk is not None:
+            self.chunks_delivered = True
+            await self.on_chunk(data)
+
+    def _finalize(self, headers: dict) -> DownloadResult:
+        if self._fp is None:
+            self._open()  # an empty file is still a file
+        self._fp.close()
+        if self.expected_size is not None and self._size != self.expected_size:
+            raise SizeValidationError(self.url, self.expected_size, self._size)
+        digests = {name: h.hexdigest() for name, h in self._hashers.items()}
+        for name, expected in self.expected_digests.items():
+            if digests[name] != expected:
+                raise DigestValidationError(self.url, name, expected, digests[name])
+        attributes = {"size": self._size}
+        attributes.update({name: digests[name] for name in self._allowed if name in digests})
+        return DownloadResult(
+            path=self.path, url=self.url, artifact_attributes=attributes, headers=headers
+        )
+
+    def _discard(self) -> None:
+        if self._fp is not None:
+            self._fp.close()
+        if self.path and os.path.exists(self.path):
+            os.unlink(self.path)
+        self._reset()
+
+    async def _run(self) -> dict:
+        """Fetch ``self.url``, feeding bytes to :meth:`handle_data`; return response headers."""
+        raise NotImplementedError
+
+    async def run(self) -> DownloadResult:
+        """Download, validate and return the result; on any error remove the partial file."""
+        try:
+            headers = await self._run()
+            return self._finalize(headers)
+        except BaseException:
+            self._discard()
+            raise
+
+    @property
+    def artifact_attributes_so_far(self) -> dict:
+        return {"size": self._size}
