@@ -37,7 +37,7 @@ class HrefInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
             try:
                 obj = util.resolve_href(href)
             except util.HrefError as exc:
-                raise ValidationError({self.field_name: [str(exc)]})
+                raise ValidationError({"pulp_href__in": [str(exc)]})
             pks.append(obj.pk)
         return qs.filter(pk__in=pks)
 

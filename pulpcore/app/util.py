@@ -48,6 +48,7 @@ def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
     Accepts a full URL or a path; only the path counts.
     """
     from django.core.exceptions import ObjectDoesNotExist
+    from django.core.exceptions import ValidationError as DjangoValidationError
 
     path = urlparse(str(href)).path
     try:
@@ -61,7 +62,8 @@ def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
     try:
         lookup = view_cls.href_lookup(kwargs)
         obj = view_cls.queryset.model.objects.get(**lookup)
-    except (ObjectDoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, DjangoValidationError, ValueError, TypeError):
+        # DjangoValidationError: a malformed UUID in the href (e.g. ".../artifacts/nope/").
         raise HrefError(f"URI {href} not found.")
     if hasattr(obj, "cast"):
         obj = obj.cast()

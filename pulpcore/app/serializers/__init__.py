@@ -1,5 +1,6 @@
 """Core serializers. Plugins import them through :mod:`pulpcore.plugin.serializers`."""
 
+from pulpcore.app.serializers.artifact import ArtifactSerializer  # noqa: F401
 from pulpcore.app.serializers.base import (  # noqa: F401
     AsyncOperationResponseSerializer,
     FieldSelectionMixin,
