@@ -1,11 +1,343 @@
-"""OpenAPI generation tuned to reproduce Pulp's document (operationIds, href path keys, names).
+"""OpenAPI generation shaped like Pulp's own document, derived from the registered views.
 
-The contract in ``../shared/api-contract`` is what pulp-cli reads; this module shapes
-drf-spectacular's output to match it for every operation we implement.
+pulp-glue finds every call by ``operationId`` and fills href-style path keys
+(``{file_file_repository_href}sync/``) with whole object hrefs, so the names below follow Pulp's
+conventions exactly. Everything is computed from the viewsets, serializers and app configs:
+
+* operationId: the route's literal path segments joined by ``_`` plus the action
+  (``list``, ``read``, ``create``, ``update``, ``partial_update``, ``delete`` or the extra action
+  name; plain API views use the HTTP method), e.g. ``repositories_file_file_sync``.
+* path keys: routes that carry an object lookup become ``{<resource>_href}<rest>`` with a single
+  string path parameter; the resource name comes from the model (``file_file_repository``) or,
+  for nested routes, from the parent endpoint plus the model (``file_file_repository_version``).
+* components: core serializers give ``X``/``XResponse``/``PatchedX``; serializers of plugin apps
+  are prefixed with the app label (``file.FileRemote``, ``Patchedfile.FileRemote``).
+* every operation takes the ``X-Task-Diagnostics`` header, every GET ``fields`` and
+  ``exclude_fields``; prose (summaries, descriptions, examples) is left out.
+
+Query flags on ``docs/api.json``: ``?pk_path`` keeps concrete routes, ``?bindings`` uses bare
+action names as operationIds, ``?component=core,file`` limits the document to those apps.
 """
 
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_array_type, build_basic_type
+from drf_spectacular.types import OpenApiTypes
+from rest_framework import viewsets
+
+# Private key that carries the href form of a path from AutoSchema to the generator.
+_HREF_MARKER = "x-pulp-href-path"
+
+# Viewset action → the verb Pulp uses in operationIds.
+ACTION_NAMES = {
+    "list": "list",
+    "retrieve": "read",
+    "create": "create",
+    "update": "update",
+    "partial_update": "partial_update",
+    "destroy": "delete",
+}
+
+TASK_DIAGNOSTICS_PARAM = {
+    "in": "header",
+    "name": "X-Task-Diagnostics",
+    "schema": {"type": "array", "items": {"type": "string"}},
+}
+FIELD_SELECTION_PARAMS = [
+    {"in": "query", "name": name, "schema": {"type": "array", "items": {"type": "string"}}}
+    for name in ("fields", "exclude_fields")
+]
+LOGO = {"url": "https://pulpproject.org/assets/pulp_logo_icon.svg"}
+
+
+def api_prefix() -> str:
+    """``/pulp/api/v3/`` under the configured API_ROOT."""
+    return f"{settings.API_ROOT}api/v3/"
+
+
+def pulp_app_configs() -> list:
+    """Installed Pulp apps (core and plugins), in INSTALLED_APPS order."""
+    from pulpcore.app.apps import PulpPluginAppConfig
+
+    return [cfg for cfg in apps.get_app_configs() if isinstance(cfg, PulpPluginAppConfig)]
+
+
+def plugin_label_for(obj: Any) -> str | None:
+    """App label of the Pulp app defining ``obj``'s class, or None outside Pulp apps."""
+    from pulpcore.app.apps import PulpPluginAppConfig
+
+    cls = obj if isinstance(obj, type) else type(obj)
+    cfg = apps.get_containing_app_config(cls.__module__)
+    if isinstance(cfg, PulpPluginAppConfig):
+        return cfg.label
+    return None
+
+
+def snake_model_name(name: str) -> str:
+    """``FileRepository`` → ``file_repository``; every capital starts a word (``r_b_a_c_...``)."""
+    return re.sub(r"([A-Z])", r"_\1", name).lower().lstrip("_")
+
+
+def resource_name(viewset: type) -> str:
+    """The ``<name>`` of ``{<name>_href}`` for the objects a viewset serves.
+
+    Plain: the model name, prefixed with its app label unless that is ``core``
+    (``artifact``, ``file_file_repository``, ``auth_user``). Nested: the parent's endpoint name
+    (prefixed with the parent model's non-core app label) plus the model name
+    (``file_file_repository_version``, ``groups_group_role``).
+    """
+    model = viewset.queryset.model
+    name = snake_model_name(model.__name__)
+    parent = getattr(viewset, "parent_viewset", None)
+    if parent is not None:
+        parent_app = parent.queryset.model._meta.app_label
+        prefix = parent.endpoint_name
+        if parent_app != "core":
+            prefix = f"{parent_app}_{prefix}"
+        return f"{prefix}_{name}"
+    app_label = model._meta.app_label
+    return name if app_label == "core" else f"{app_label}_{name}"
+
+
+def path_tokens(path: str) -> list[str]:
+    """Literal segments of a route below the API prefix (variables dropped)."""
+    prefix = api_prefix()
+    if path.startswith(prefix):
+        path = path[len(prefix) :]
+    return [part for part in path.strip("/").split("/") if part and not part.startswith("{")]
+
+
+def _strip_app_label(tokens: list[str]) -> list[str]:
+    """Drop the app-label segment of master/detail routes (``repositories/file/file``)."""
+    labels = {cfg.label for cfg in pulp_app_configs()}
+    if len(tokens) >= 3 and tokens[1] in labels:
+        return [tokens[0], *tokens[2:]]
+    return tokens
 
 
 class PulpAutoSchema(AutoSchema):
-    """Placeholder: replaced by the full contract-matching schema generator."""
+    """Per-operation rules: operationIds, tags, href path keys, Pulp's component names."""
+
+    # --- names -----------------------------------------------------------------------------------
+    def _action_name(self) -> str:
+        action = getattr(self.view, "action", None)
+        if isinstance(self.view, viewsets.ViewSetMixin) and action:
+            return ACTION_NAMES.get(action, action)
+        return self.method.lower()
+
+    def get_operation_id(self) -> str:
+        tokens = [t.replace("-", "_") for t in path_tokens(self.path)]
+        return "_".join([*tokens, self._action_name()])
+
+    def get_tags(self) -> list[str]:
+        tokens = _strip_app_label(path_tokens(self.path))
+        if not tokens:
+            return []
+        head, rest = tokens[0].title(), " ".join(t.title() for t in tokens[1:])
+        return [f"{head}: {rest}" if rest else head]
+
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False) -> str:
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        # drf-spectacular marks split request components with a suffix; Pulp's are bare.
+        if direction == "request" and name.endswith("Request"):
+            name = name[: -len("Request")]
+        patched = ""
+        if name.startswith("Patched"):
+            patched, name = "Patched", name[len("Patched") :]
+        target = getattr(serializer, "child", serializer)
+        label = plugin_label_for(target)
+        if label and label != "core":
+            name = f"{label}.{name}"
+        name = patched + name
+        if direction == "response" and not name.endswith("Response"):
+            name += "Response"
+        return name
+
+    # --- security --------------------------------------------------------------------------------
+    def get_auth(self) -> list[dict]:
+        auths = [a for a in super().get_auth() if a]
+        return sorted(auths, key=lambda a: sorted(a))
+
+    # --- paths -----------------------------------------------------------------------------------
+    def _href_path(self) -> tuple[str, dict] | None:
+        """The ``{<name>_href}...`` key and its parameter when the route names an object."""
+        variables = re.findall(r"\{(\w+)\}", self.path)
+        viewset = type(self.view)
+        if not variables or getattr(viewset, "queryset", None) is None:
+            return None
+        last = variables[-1]
+        owner = viewset
+        if last in (getattr(viewset, "parent_lookup_kwargs", None) or {}):
+            # A nested list/create route: the last variable names the parent object.
+            owner = viewset.parent_viewset
+        # Otherwise it is the object's own lookup (``{pk}`` shows up coerced to ``{pulp_id}``).
+        end = self.path.index("{" + last + "}") + len(last) + 2
+        rest = self.path[end:].lstrip("/")
+        name = f"{resource_name(owner)}_href"
+        param = {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+        return "{" + name + "}" + rest, param
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        params = [p for p in operation.get("parameters", []) if p.get("name") != "format"]
+        if not any(p["in"] == "header" and p["name"] == "X-Task-Diagnostics" for p in params):
+            params.insert(0, dict(TASK_DIAGNOSTICS_PARAM))
+        if self.method == "GET":
+            present = {(p["in"], p["name"]) for p in params}
+            params += [
+                dict(p) for p in FIELD_SELECTION_PARAMS if ("query", p["name"]) not in present
+            ]
+        operation["parameters"] = params
+        href = self._href_path()
+        if href is not None:
+            operation[_HREF_MARKER] = href
+        operation["x-pulp-app-label"] = plugin_label_for(self.view) or "core"
+        return operation
+
+
+class PulpSchemaGenerator(SchemaGenerator):
+    """Document-level rules: href path keys, info, servers, prose removal, query flags."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Routes carry no version segment; every view serves "v3" (URLPathVersioning would
+        # otherwise make drf-spectacular skip all of them).
+        self.api_version = self.api_version or "v3"
+
+    def _flags(self, request) -> dict:
+        query = getattr(request, "query_params", None) or getattr(request, "GET", {}) or {}
+        components = query.get("component") if query else None
+        return {
+            "pk_path": bool(query) and "pk_path" in query,
+            "bindings": bool(query) and "bindings" in query,
+            "components": {c.strip() for c in components.split(",") if c.strip()}
+            if components
+            else None,
+        }
+
+    def parse(self, input_request, public):
+        flags = self._flags(input_request)
+        result: dict[str, dict] = {}
+        for path, methods in super().parse(input_request, public).items():
+            for method, operation in methods.items():
+                href = operation.pop(_HREF_MARKER, None)
+                app_label = operation.pop("x-pulp-app-label", "core")
+                if flags["components"] is not None and app_label not in flags["components"]:
+                    continue
+                key = path
+                if href is not None and not flags["pk_path"]:
+                    key, param = href
+                    params = [p for p in operation["parameters"] if p["in"] != "path"]
+                    at = next((i for i, p in enumerate(params) if p["in"] != "header"), len(params))
+                    params.insert(at, param)
+                    operation["parameters"] = params
+                if flags["bindings"]:
+                    operation["operationId"] = _binding_name(operation["operationId"], path)
+                result.setdefault(key, {})[method] = operation
+        return result
+
+    def get_schema(self, request=None, public=False):
+        schema = super().get_schema(request=request, public=public)
+        info = {
+            "title": schema["info"].get("title", "Pulp 3 API"),
+            "version": schema["info"].get("version", "v3"),
+            "x-logo": LOGO,
+            "x-pulp-app-versions": {cfg.label: cfg.version for cfg in pulp_app_configs()},
+            "x-pulp-domain-enabled": bool(getattr(settings, "DOMAIN_ENABLED", False)),
+        }
+        schema["info"] = info
+        if request is not None:
+            schema["servers"] = [{"url": request.build_absolute_uri("/")}]
+        else:
+            schema["servers"] = [{"url": "http://localhost:24817/"}]
+        schema.pop("security", None)
+        schema["paths"] = strip_prose(schema["paths"])
+        schema["components"] = strip_prose(schema.get("components", {}))
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                for response in operation.get("responses", {}).values():
+                    response["description"] = ""
+        return schema
+
+
+def _binding_name(operation_id: str, path: str) -> str:
+    """The bare action of an operationId (``repositories_file_file_sync`` → ``sync``)."""
+    if operation_id in ("status_read", "tasks_cancel"):
+        return operation_id
+    prefix = "_".join(t.replace("-", "_") for t in path_tokens(path))
+    if prefix and operation_id.startswith(prefix + "_"):
+        return operation_id[len(prefix) + 1 :]
+    return operation_id
+
+
+_PROSE_KEYS = {"description", "summary", "example", "examples", "title"}
+
+
+def strip_prose(node: Any, in_properties: bool = False) -> Any:
+    """Remove human-written text; keys of a ``properties`` map are field names and stay."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if not in_properties and key in _PROSE_KEYS:
+                continue
+            out[key] = strip_prose(value, in_properties=(key == "properties" and not in_properties))
+        return out
+    if isinstance(node, list):
+        return [strip_prose(item) for item in node]
+    return node
+
+
+# --- field extensions: hrefs are URIs ------------------------------------------------------------
+class IdentityFieldExtension(OpenApiSerializerFieldExtension):
+    """``pulp_href``: a read-only URI string."""
+
+    target_class = "pulpcore.app.serializers.base.IdentityField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_basic_type(OpenApiTypes.URI)
+
+
+class RelatedFieldExtension(OpenApiSerializerFieldExtension):
+    """A relation written and read as an href."""
+
+    target_class = "pulpcore.app.serializers.base.RelatedField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_basic_type(OpenApiTypes.URI)
+
+
+class HrefListFieldExtension(OpenApiSerializerFieldExtension):
+    """A list of hrefs."""
+
+    target_class = "pulpcore.app.serializers.base.HrefListField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_array_type(build_basic_type(OpenApiTypes.URI))
+
+
+class BasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Pulp's (cached) HTTP basic authentication."""
+
+    target_class = "rest_framework.authentication.BasicAuthentication"
+    match_subclasses = True
+    name = "basicAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}

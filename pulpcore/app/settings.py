@@ -85,6 +85,7 @@ for _ep in sorted(entry_points(group="pulpcore.plugin"), key=lambda e: e.name):
 
 MIDDLEWARE = [
     "pulpcore.app.middleware.CorrelationIdMiddleware",
+    "pulpcore.app.middleware.CurrentRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,8 +152,15 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pulp 3 API",
     "VERSION": "v3",
-    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_INCLUDE_SCHEMA": True,
     "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
+    "DEFAULT_GENERATOR_CLASS": "pulpcore.app.openapi.PulpSchemaGenerator",
+    "ENUM_NAME_OVERRIDES": {
+        # The remote download policy, named as in Pulp's document (the suffix is a value hash).
+        "Policy692Enum": ["immediate", "on_demand", "streamed"],
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
