@@ -52,18 +52,27 @@ def _storage() -> dict:
 
 
 def collect_status() -> dict:
-    from pulpcore.app.models import AppStatus, Worker
+    from pulpcore.app.models import AppStatus, Task, Worker
     from pulpcore.app.util import get_url
 
     db_ok = _database_ok()
     workers, api_apps, content_apps = [], [], []
     if db_ok:
         now = timezone.now()
-        for worker in Worker.objects.filter(
-            last_heartbeat__gte=now - timedelta(seconds=settings.WORKER_TTL),
-            resource_manager=False,
-        ).order_by("name"):
-            current = worker.tasks.filter(state__in=["running", "canceling"]).first()
+        online = list(
+            Worker.objects.filter(
+                last_heartbeat__gte=now - timedelta(seconds=settings.WORKER_TTL),
+                resource_manager=False,
+            ).order_by("name")
+        )
+        # One query for every worker's current task (not one per worker).
+        current_tasks = {}
+        for task in Task.objects.filter(
+            worker__in=online, state__in=["running", "canceling"]
+        ).order_by("-pulp_created"):
+            current_tasks.setdefault(task.worker_id, task)
+        for worker in online:
+            current = current_tasks.get(worker.pk)
             workers.append(
                 {
                     "pulp_href": get_url(worker),

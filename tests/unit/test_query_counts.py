@@ -1,0 +1,81 @@
+"""SQL queries per list request must not grow with the number of objects listed.
+
+A table pins, per endpoint, the most queries a request may make; each endpoint is measured with
+few and with many objects and both counts must be equal and within the pin. An N+1 regression
+(a query per row) fails here long before it shows up as a slow page.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from pulpcore.app.models import AppStatus, Artifact, Task, Worker
+
+pytestmark = pytest.mark.django_db
+
+API = "/pulp/api/v3/"
+
+
+def make_artifacts(n: int) -> None:
+    for _ in range(n):
+        sha = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
+        Artifact.objects.create(file=f"artifact/{sha[:2]}/{sha[2:]}", size=1, sha256=sha)
+
+
+def make_online_processes(n: int) -> None:
+    """``n`` workers (each with a running task) and ``n`` API and content apps, all online."""
+    for _ in range(n):
+        worker = Worker.objects.create(name=f"worker-{uuid.uuid4()}")
+        Task.objects.create(name="busy", state="running", worker=worker)
+        AppStatus.objects.create(app_type="api", name=f"api-{uuid.uuid4()}")
+        AppStatus.objects.create(app_type="content", name=f"content-{uuid.uuid4()}")
+
+
+# endpoint, factory making N objects it lists, most queries allowed for one request
+# (session auth: 2 queries for session + user; then count + page, or the status queries).
+PINS: list[tuple[str, Callable[[int], None], int]] = [
+    ("artifacts/", make_artifacts, 4),
+    ("artifacts/?ordering=-size&fields=pulp_href,size", make_artifacts, 4),
+    ("status/", make_online_processes, 5),
+]
+
+
+def count_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get(url)
+    assert r.status_code == 200, (url, r.content[:300])
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("endpoint,factory,pin", PINS, ids=[p[0] for p in PINS])
+def test_queries_do_not_grow_with_rows(endpoint, factory, pin):
+    admin = get_user_model().objects.create(username="admin", is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    url = f"{API}{endpoint}"
+    factory(2)
+    few = count_queries(client, url)
+    factory(25)
+    many = count_queries(client, url)
+    assert many == few, f"{endpoint}: {few} queries for 2 objects, {many} for 27"
+    assert many <= pin, f"{endpoint}: {many} queries, pinned at {pin}"
+
+
+def test_status_lists_the_online_workers_it_counts():
+    """The status pin is only meaningful if the workers really are listed."""
+    make_online_processes(3)
+    Worker.objects.create(name="stale").__class__.objects.filter(name="stale").update(
+        last_heartbeat=timezone.now() - timedelta(hours=1)
+    )
+    body = Client().get(f"{API}status/").json()
+    assert len(body["online_workers"]) == 3
+    assert all(w["current_task"] for w in body["online_workers"])
+    assert len(body["online_content_apps"]) == 3
