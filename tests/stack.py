@@ -162,6 +162,51 @@ class Stack:
             wait=lambda: requests.get(self.url("status/"), timeout=2).status_code == 200,
         )
 
+    def online_workers(self) -> list[str]:
+        """Names of task workers with a fresh heartbeat (read straight from the database)."""
+        with closing(self._db()) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT name FROM core_worker WHERE NOT resource_manager AND NOT gracefully_stopped"
+                " AND last_heartbeat > now() - interval '10 seconds'"
+            )
+            return [row[0] for row in cur.fetchall()]
+
+    def _db(self):
+        conn = psycopg2.connect(
+            dbname=self.db_name,
+            user=os.environ["PULP_DATABASES__default__USER"],
+            host=os.environ["PULP_DATABASES__default__HOST"],
+            port=os.environ["PULP_DATABASES__default__PORT"],
+        )
+        conn.autocommit = True
+        return conn
+
+    def start_worker(self, name: str, timeout: float = 30.0):
+        """Start ``pulpcore-worker`` and wait until it registered and heartbeats."""
+        proc = self.start(
+            name,
+            ["pulpcore-worker"],
+            wait=lambda: any(
+                w.startswith(f"{self.procs[name].pid}@") for w in self.online_workers()
+            ),
+            timeout=timeout,
+        )
+        return proc
+
+    def start_resource_manager(self, name: str = "resource-manager", wait: bool = True):
+        """Start ``pulpcore-worker --resource-manager``; wait until it is the active one (rq)."""
+
+        def active() -> bool:
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.procs[name].returncode}")
+            if self.env.get("PULP_USE_NEW_WORKER_STYLE", "").lower() in ("true", "1", "yes"):
+                return "idling" in self.log(name)
+            return "is now the active resource-manager" in self.log(name)
+
+        return self.start(
+            name, ["pulpcore-worker", "--resource-manager"], wait=active if wait else None
+        )
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.get(name)
         if proc and proc.poll() is None:

@@ -1,5 +1,6 @@
 """Request middleware: Correlation-ID handling."""
 
+import contextvars
 import re
 import uuid
 
@@ -30,3 +31,28 @@ class CorrelationIdMiddleware:
             correlation_id.reset(token)
         response[HEADER] = cid
         return response
+
+
+_current_request: contextvars.ContextVar = contextvars.ContextVar("pulp_request", default=None)
+
+
+def current_request():
+    """The Django request being served in this context (None outside requests).
+
+    DRF copies the authenticated user onto it, so ``dispatch`` can record ``created_by``.
+    """
+    return _current_request.get()
+
+
+class CurrentRequestMiddleware:
+    """Remember the request for code that has no access to it (task dispatch)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)

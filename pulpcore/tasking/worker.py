@@ -1,8 +1,64 @@
-"""``pulpcore-worker``: runs tasks (rq worker, resource-manager, or PostgreSQL worker)."""
+"""``pulpcore-worker``: runs tasks (rq worker, resource-manager, or PostgreSQL worker).
 
+``pulpcore-worker``                     a task worker of the configured system
+``pulpcore-worker --resource-manager``  the rq resource-manager; with ``USE_NEW_WORKER_STYLE`` it
+                                        has nothing to do and idles until stopped, so the same
+                                        systemd units work in both modes.
+"""
+
+import argparse
+import logging
+import os
+import signal
 import sys
+import threading
 
 
-def main() -> None:
-    sys.stderr.write("pulpcore-worker: not available yet\n")
-    raise SystemExit(1)
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpcore.app.settings")
+    import django
+
+    django.setup()
+
+
+def _idle_forever() -> None:
+    log = logging.getLogger("pulpcore.tasking.worker")
+    log.info(
+        "USE_NEW_WORKER_STYLE is set: no resource-manager is needed; idling until stopped "
+        "(workers schedule tasks themselves)"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    while not stop.wait(3600):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="pulpcore-worker", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--resource-manager",
+        action="store_true",
+        help="run the resource-manager (rq system) instead of a task worker",
+    )
+    args = parser.parse_args(argv)
+    _setup_django()
+    from django.conf import settings
+
+    if args.resource_manager:
+        if settings.USE_NEW_WORKER_STYLE:
+            _idle_forever()
+            return
+        from pulpcore.tasking.backends.rq import run_resource_manager
+
+        run_resource_manager()
+        return
+    if settings.USE_NEW_WORKER_STYLE:
+        from pulpcore.tasking.backends.postgres import PostgresWorker
+
+        PostgresWorker().run()
+    else:
+        from pulpcore.tasking.backends.rq import run_worker
+
+        run_worker()
+    sys.exit(0)

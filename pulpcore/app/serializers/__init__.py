@@ -11,3 +11,13 @@ from pulpcore.app.serializers.base import (  # noqa: F401
     RelatedField,
     TaskGroupOperationResponseSerializer,
 )
+from pulpcore.app.serializers.task import (  # noqa: F401, E402
+    GroupProgressReportSerializer,
+    MinimalTaskSerializer,
+    ProgressReportSerializer,
+    PurgeSerializer,
+    TaskCancelSerializer,
+    TaskGroupSerializer,
+    TaskSerializer,
+    WorkerSerializer,
+)

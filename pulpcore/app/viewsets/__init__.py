@@ -7,3 +7,10 @@ from pulpcore.app.viewsets.base import (  # noqa: F401
     NamedModelViewSet,
     ReadOnlyNamedModelViewSet,
 )
+from pulpcore.app.viewsets.task import (  # noqa: F401, E402
+    TaskFilter,
+    TaskGroupViewSet,
+    TaskViewSet,
+    WorkerFilter,
+    WorkerViewSet,
+)
