@@ -1,0 +1,1 @@
+"""Task bodies of the file plugin (dispatched by its viewsets)."""

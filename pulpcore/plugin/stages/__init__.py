@@ -1,0 +1,46 @@
+"""The declarative sync pipeline: a plugin writes a first stage, the rest is shared.
+
+A first stage is a :class:`Stage` whose ``run`` puts :class:`DeclarativeContent` objects (units
+with their :class:`DeclarativeArtifact` s); :class:`DeclarativeVersion` runs it through query,
+download and save stages into a new repository version.
+"""
+
+from pulpcore.plugin.stages.api import (
+    AsyncProgress,
+    EndStage,
+    Stage,
+    create_pipeline,
+    db,
+)
+from pulpcore.plugin.stages.artifact_stages import (
+    ArtifactDownloader,
+    ArtifactSaver,
+    PipelineContext,
+    QueryExistingArtifacts,
+)
+from pulpcore.plugin.stages.content_stages import (
+    ContentAssociation,
+    ContentSaver,
+    QueryExistingContents,
+)
+from pulpcore.plugin.stages.declarative_version import DeclarativeVersion, discard_version
+from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeContent
+
+__all__ = [
+    "ArtifactDownloader",
+    "ArtifactSaver",
+    "AsyncProgress",
+    "ContentAssociation",
+    "ContentSaver",
+    "DeclarativeArtifact",
+    "DeclarativeContent",
+    "DeclarativeVersion",
+    "EndStage",
+    "PipelineContext",
+    "QueryExistingArtifacts",
+    "QueryExistingContents",
+    "Stage",
+    "create_pipeline",
+    "db",
+    "discard_version",
+]

@@ -1,0 +1,168 @@
+"""Stages that find, download and store the artifacts declared by the first stage."""
+
+import asyncio
+import os
+
+from django.db import transaction
+
+from pulpcore.app.models import Artifact
+from pulpcore.app.storage import place_artifact_file
+from pulpcore.download import DownloaderFactory
+from pulpcore.plugin.stages.api import AsyncProgress, Stage, db
+from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeContent
+
+# Strongest first: the digest used to recognise an artifact we already store.
+LOOKUP_DIGESTS = ("sha256", "sha512", "sha384", "sha224")
+
+
+class PipelineContext:
+    """State the stages of one pipeline share: downloader factories and temp files to clean."""
+
+    def __init__(self):
+        self.factories: dict = {}
+        self.temp_paths: set[str] = set()
+
+    def factory_for(self, remote) -> DownloaderFactory:
+        key = remote.pk or id(remote)
+        if key not in self.factories:
+            self.factories[key] = DownloaderFactory(remote)
+        return self.factories[key]
+
+    async def close(self) -> None:
+        for factory in self.factories.values():
+            await factory.close()
+        self.factories.clear()
+        for path in list(self.temp_paths):
+            if os.path.exists(path):
+                os.unlink(path)
+        self.temp_paths.clear()
+
+
+def _unsaved(dc: DeclarativeContent) -> list[DeclarativeArtifact]:
+    return [da for da in dc.d_artifacts if not da.saved]
+
+
+class QueryExistingArtifacts(Stage):
+    """Swap declared artifacts for stored ones with the same digest (one query per batch)."""
+
+    async def run(self) -> None:
+        async for batch in self.batches():
+            await db(self._resolve, batch)
+            for dc in batch:
+                await self.put(dc)
+
+    @staticmethod
+    def _resolve(batch: list[DeclarativeContent]) -> None:
+        allowed = set(Artifact.allowed_checksums())
+        wanted: dict[str, dict[str, list[DeclarativeArtifact]]] = {}
+        for dc in batch:
+            for da in _unsaved(dc):
+                for name in LOOKUP_DIGESTS:
+                    value = getattr(da.artifact, name)
+                    if name in allowed and value:
+                        wanted.setdefault(name, {}).setdefault(value.lower(), []).append(da)
+                        break
+        for name, by_value in wanted.items():
+            found = Artifact.objects.filter(**{f"{name}__in": list(by_value)})
+            for artifact in found:
+                for da in by_value.get(getattr(artifact, name), []):
+                    da.artifact = artifact
+
+
+class ArtifactDownloader(Stage):
+    """Download artifacts not stored yet, at most ``max_concurrent_content`` units in flight.
+
+    Each remote's own ``download_concurrency`` still caps simultaneous requests (the factory's
+    semaphore). Units whose artifacts are all stored or deferred pass straight through.
+    """
+
+    def __init__(self, context: PipelineContext, max_concurrent_content: int = 200):
+        self.context = context
+        self.max_concurrent_content = max_concurrent_content
+        self.progress = AsyncProgress("Downloading Artifacts", "sync.downloading.artifacts")
+        self.total = 0
+
+    async def run(self) -> None:
+        async with self.progress:
+            pending: set[asyncio.Task] = set()
+            try:
+                async for dc in self.items():
+                    todo = [da for da in _unsaved(dc) if not da.deferred_download]
+                    if not todo:
+                        await self.put(dc)
+                        continue
+                    self.total += len(todo)
+                    pending.add(asyncio.create_task(self._download_all(dc, todo)))
+                    if len(pending) >= self.max_concurrent_content:
+                        pending = await self._drain(pending, asyncio.FIRST_COMPLETED)
+                while pending:
+                    pending = await self._drain(pending, asyncio.FIRST_COMPLETED)
+            finally:
+                for task in pending:
+                    task.cancel()
+            self.progress.report.total = self.total
+
+    async def _drain(self, pending: set[asyncio.Task], when) -> set[asyncio.Task]:
+        done, pending = await asyncio.wait(pending, return_when=when)
+        for task in done:
+            await self.put(task.result())  # re-raises a download failure
+        return pending
+
+    async def _download_all(
+        self, dc: DeclarativeContent, todo: list[DeclarativeArtifact]
+    ) -> DeclarativeContent:
+        await asyncio.gather(*(self._download(da) for da in todo))
+        return dc
+
+    async def _download(self, da: DeclarativeArtifact) -> None:
+        factory = self.context.factory_for(da.remote)
+        downloader = factory.build(
+            da.url, expected_digests=da.expected_digests(), expected_size=da.expected_size()
+        )
+        result = await downloader.run()
+        self.context.temp_paths.add(result.path)
+        artifact = Artifact(**result.artifact_attributes)
+        artifact.file = result.path
+        da.artifact = artifact
+        await self.progress.increase_by(1)
+
+
+class ArtifactSaver(Stage):
+    """Move downloaded files into storage and insert their rows in bulk (sorted by sha256)."""
+
+    def __init__(self, context: PipelineContext):
+        self.context = context
+
+    async def run(self) -> None:
+        async for batch in self.batches():
+            await db(self._save, batch)
+            for dc in batch:
+                await self.put(dc)
+
+    def _save(self, batch: list[DeclarativeContent]) -> None:
+        by_sha: dict[str, list[DeclarativeArtifact]] = {}
+        for dc in batch:
+            for da in _unsaved(dc):
+                if da.artifact.file and da.artifact.file.name in self.context.temp_paths:
+                    by_sha.setdefault(da.artifact.sha256, []).append(da)
+        if not by_sha:
+            return
+        new = []
+        for sha256 in sorted(by_sha):
+            das = by_sha[sha256]
+            artifact = das[0].artifact
+            temp = artifact.file.name
+            artifact.file.name = place_artifact_file(temp, sha256)
+            self.context.temp_paths.discard(temp)
+            for other in das[1:]:  # the same bytes declared twice in one batch
+                other_temp = other.artifact.file.name
+                if other_temp != temp and os.path.exists(other_temp):
+                    os.unlink(other_temp)
+                self.context.temp_paths.discard(other_temp)
+            new.append(artifact)
+        with transaction.atomic():
+            Artifact.objects.bulk_create(new, ignore_conflicts=True)
+        stored = {a.sha256: a for a in Artifact.objects.filter(sha256__in=list(by_sha))}
+        for sha256, das in by_sha.items():
+            for da in das:
+                da.artifact = stored[sha256]

@@ -1,0 +1,296 @@
+"""The declarative pipeline through pulp_file's ``synchronize`` against a real local origin."""
+
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from pulp_file.app.models import FileContent, FileRemote, FileRepository
+from pulp_file.app.tasks.synchronizing import ManifestError, parse_manifest, synchronize
+from pulpcore.app.models import (
+    Artifact,
+    ContentArtifact,
+    ProgressReport,
+    RemoteArtifact,
+    RepositoryVersion,
+    Task,
+)
+from pulpcore.download import DigestValidationError, HttpStatusError, SizeValidationError
+from pulpcore.tasking.context import reset_current_task, set_current_task
+from tests.fixtures import FixtureServer, make_file_fixture, write_manifest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return make_file_fixture(tmp_path / "origin", count=5, size=2048)
+
+
+@pytest.fixture
+def server(tree):
+    with FixtureServer(tree.root) as srv:
+        yield srv
+
+
+def make_repo_remote(url: str, policy: str = "immediate", **fields):
+    name = uuid.uuid4().hex[:8]
+    repo = FileRepository.objects.create(name=f"repo-{name}", **fields)
+    repo.new_version().complete_version()  # version 0, as the REST layer creates it
+    remote = FileRemote.objects.create(name=f"remote-{name}", url=url, policy=policy)
+    return repo, remote
+
+
+def latest(repo) -> RepositoryVersion:
+    return repo.latest_version()
+
+
+def paths_in(version: RepositoryVersion) -> set[str]:
+    return set(
+        FileContent.objects.filter(pk__in=version.content.values("pk")).values_list(
+            "relative_path", flat=True
+        )
+    )
+
+
+def working_files() -> set[str]:
+    return set(os.listdir(settings.WORKING_DIRECTORY))
+
+
+def test_immediate_sync_stores_artifacts(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk), mirror=False)
+    version = latest(repo)
+    assert version.number == 1
+    assert paths_in(version) == {e.relative_path for e in tree.entries}
+    for entry in tree.entries:
+        unit = FileContent.objects.get(relative_path=entry.relative_path, digest=entry.sha256)
+        ca = ContentArtifact.objects.get(content=unit)
+        assert ca.relative_path == entry.relative_path
+        assert ca.artifact.sha256 == entry.sha256 and ca.artifact.size == entry.size
+        stored = Path(settings.MEDIA_ROOT) / ca.artifact.file.name
+        assert stored.read_bytes() == (tree.root / entry.relative_path).read_bytes()
+        assert ca.artifact.sha512 and ca.artifact.sha224 and ca.artifact.sha384
+        ra = RemoteArtifact.objects.get(content_artifact=ca, remote=remote)
+        assert ra.url == server.url + entry.relative_path and ra.sha256 == entry.sha256
+
+
+def test_on_demand_saves_remote_artifacts_only(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST", policy="on_demand")
+    synchronize(str(remote.pk), str(repo.pk), mirror=False)
+    assert latest(repo).number == 1
+    assert paths_in(latest(repo)) == {e.relative_path for e in tree.entries}
+    assert Artifact.objects.count() == 0
+    assert set(server.counts) == {"PULP_MANIFEST"}  # no file was fetched
+    cas = ContentArtifact.objects.filter(content__in=latest(repo).content)
+    assert cas.count() == len(tree.entries) and not cas.exclude(artifact=None).exists()
+    for entry in tree.entries:
+        ra = RemoteArtifact.objects.get(
+            content_artifact__relative_path=entry.relative_path, remote=remote
+        )
+        assert ra.sha256 == entry.sha256 and ra.size == entry.size
+        assert ra.url == server.url + entry.relative_path
+
+    # An immediate sync later fills in the artifacts without changing the content set.
+    remote.policy = "immediate"
+    remote.save()
+    synchronize(str(remote.pk), str(repo.pk), mirror=False)
+    assert latest(repo).number == 1
+    assert Artifact.objects.count() == len(tree.entries)
+    assert not cas.filter(artifact=None).exists()
+
+
+def test_streamed_policy_downloads_nothing(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST", policy="streamed")
+    synchronize(str(remote.pk), str(repo.pk))
+    assert latest(repo).content.count() == len(tree.entries)
+    assert Artifact.objects.count() == 0
+
+
+def test_resync_without_change_creates_no_version(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    synchronize(str(remote.pk), str(repo.pk))
+    synchronize(str(remote.pk), str(repo.pk), mirror=True)
+    repo.refresh_from_db()
+    assert list(repo.versions.values_list("number", flat=True)) == [0, 1]
+    assert repo.next_version == 2  # discarded provisional numbers are given back
+    # Files were downloaded once only.
+    assert all(server.counts[e.relative_path] == 1 for e in tree.entries)
+
+
+def test_mirror_removes_and_additive_keeps(tree, server, tmp_path):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    dropped = tree.entries.pop(0)
+    extra = make_file_fixture(tmp_path / "extra", count=1, size=100, subdir="new")
+    extra_entry = extra.entries[0]
+    target = tree.root / extra_entry.relative_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes((extra.root / extra_entry.relative_path).read_bytes())
+    tree.entries.append(extra_entry)
+    write_manifest(tree)
+
+    synchronize(str(remote.pk), str(repo.pk), mirror=False)
+    v2 = latest(repo)
+    assert v2.number == 2
+    assert dropped.relative_path in paths_in(v2) and extra_entry.relative_path in paths_in(v2)
+    assert v2.added_content.count() == 1 and v2.removed_content.count() == 0
+
+    synchronize(str(remote.pk), str(repo.pk), mirror=True)
+    v3 = latest(repo)
+    assert v3.number == 3
+    assert paths_in(v3) == {e.relative_path for e in tree.entries}
+    assert v3.removed_content.count() == 1 and v3.added_content.count() == 0
+
+
+def test_manifest_404_fails_without_version(server):
+    repo, remote = make_repo_remote(server.url + "missing/PULP_MANIFEST")
+    with pytest.raises(HttpStatusError) as info:
+        synchronize(str(remote.pk), str(repo.pk))
+    assert "404" in str(info.value) and "missing/PULP_MANIFEST" in str(info.value)
+    repo.refresh_from_db()
+    assert list(repo.versions.values_list("number", flat=True)) == [0]
+    assert repo.next_version == 1
+
+
+def test_malformed_line_names_the_line(tree, server):
+    write_manifest(tree, extra_lines=["oops-no-commas"])
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    with pytest.raises(ManifestError) as info:
+        synchronize(str(remote.pk), str(repo.pk))
+    assert f"Line {len(tree.entries) + 1}" in str(info.value)
+    assert repo.versions.count() == 1
+    assert FileContent.objects.count() == 0 and Artifact.objects.count() == 0
+    assert set(server.counts) == {"PULP_MANIFEST"}
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("a.iso,xyz,10", "invalid sha256"),
+        ("a.iso," + "a" * 64 + ",ten", "invalid size"),
+        ("../etc/passwd," + "a" * 64 + ",1", "unsafe relative path"),
+        ("/abs," + "a" * 64 + ",1", "unsafe relative path"),
+        (",," + "a" * 64, "empty relative path"),
+        ("only,two", "malformed"),
+    ],
+)
+def test_parse_manifest_rejects(line, message):
+    with pytest.raises(ManifestError) as info:
+        parse_manifest("# comment\n\n" + line + "\n", "http://h/x/PULP_MANIFEST")
+    assert message in str(info.value) and "Line 3" in str(info.value)
+
+
+def test_parse_manifest_resolves_urls():
+    entries = parse_manifest(
+        f"dir/a b.iso,{'A' * 64},3\nx,y.iso,{'b' * 64},0\n", "http://h:1/base/PULP_MANIFEST"
+    )
+    assert entries[0].url == "http://h:1/base/dir/a%20b.iso"
+    assert entries[0].digest == "a" * 64
+    assert entries[1].relative_path == "x,y.iso" and entries[1].size == 0
+
+
+def test_checksum_mismatch_leaves_no_version_and_no_artifact(tree, server):
+    before = working_files()
+    server.behaviour["corrupt"] = {tree.entries[2].relative_path}
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    with pytest.raises(DigestValidationError) as info:
+        synchronize(str(remote.pk), str(repo.pk))
+    assert tree.entries[2].relative_path in str(info.value)
+    assert repo.versions.count() == 1
+    bad = Artifact.objects.filter(sha256=tree.entries[2].sha256)
+    assert not bad.exists()
+    assert working_files() == before  # no stray downloads left behind
+
+
+def test_size_mismatch_fails(tree, server):
+    entry = tree.entries[0]
+    write_manifest(tree)
+    text = tree.manifest.read_text().replace(
+        f"{entry.sha256},{entry.size}", f"{entry.sha256},{entry.size + 1}"
+    )
+    tree.manifest.write_text(text)
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    with pytest.raises(SizeValidationError):
+        synchronize(str(remote.pk), str(repo.pk))
+    assert repo.versions.count() == 1
+
+
+def test_transient_errors_are_retried(tree, server):
+    server.behaviour["fail"] = {tree.entries[0].relative_path: 1, "PULP_MANIFEST": 1}
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    assert latest(repo).content.count() == len(tree.entries)
+    assert server.counts["PULP_MANIFEST"] == 2
+
+
+def test_progress_reports_recorded_in_task(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    task = Task.objects.create(
+        name="pulp_file.app.tasks.synchronizing.synchronize", state="running"
+    )
+    token = set_current_task(task)
+    try:
+        synchronize(str(remote.pk), str(repo.pk))
+    finally:
+        reset_current_task(token)
+    reports = {r.code: r for r in ProgressReport.objects.filter(task=task)}
+    n = len(tree.entries)
+    assert reports["sync.downloading.metadata"].done == 1
+    assert reports["sync.downloading.metadata"].total == 1
+    assert (reports["sync.parsing.metadata"].done, reports["sync.parsing.metadata"].total) == (n, n)
+    assert (
+        reports["sync.downloading.artifacts"].done,
+        reports["sync.downloading.artifacts"].total,
+    ) == (n, n)
+    assert (reports["associating.content"].done, reports["associating.content"].total) == (n, n)
+    assert all(r.state == "completed" for r in reports.values())
+    assert reports["sync.downloading.artifacts"].message == "Downloading Artifacts"
+    created = [c.content_object for c in task.created_resources.all()]
+    assert created == [latest(repo)]
+
+
+def test_failed_sync_marks_progress_failed(tree, server):
+    server.behaviour["missing"] = {tree.entries[1].relative_path}
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    task = Task.objects.create(name="sync", state="running")
+    token = set_current_task(task)
+    try:
+        with pytest.raises(HttpStatusError):
+            synchronize(str(remote.pk), str(repo.pk))
+    finally:
+        reset_current_task(token)
+    states = dict(ProgressReport.objects.filter(task=task).values_list("code", "state"))
+    assert states["sync.downloading.artifacts"] in ("failed", "canceled")
+    assert not task.created_resources.exists()
+
+
+def test_parallel_overlapping_syncs_share_content(tmp_path):
+    tree = make_file_fixture(tmp_path / "big", count=300, size=256)
+    with FixtureServer(tree.root) as srv:
+        pairs = [make_repo_remote(srv.url + "PULP_MANIFEST") for _ in range(3)]
+        errors = []
+
+        def run(repo, remote):
+            try:
+                synchronize(str(remote.pk), str(repo.pk))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run, args=pair) for pair in pairs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert errors == []
+    assert FileContent.objects.count() == 300
+    assert Artifact.objects.count() == 300
+    for repo, _ in pairs:
+        assert latest(repo).content.count() == 300
