@@ -1,8 +1,78 @@
-"""``pulp-content``: the aiohttp app that serves distributed content."""
+"""``pulp-content``: the aiohttp app that serves distributed content.
 
+Run it as ``pulp-content [--bind HOST:PORT] [--workers N]`` or under gunicorn::
+
+    gunicorn pulpcore.content:server --worker-class aiohttp.GunicornWebWorker
+"""
+
+import argparse
+import os
 import sys
 
+DEFAULT_BIND = "127.0.0.1:24816"
 
-def main() -> None:
-    sys.stderr.write("pulp-content: not available yet\n")
-    raise SystemExit(1)
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpcore.app.settings")
+    import django
+
+    django.setup()
+
+
+async def server():
+    """App factory for ``gunicorn pulpcore.content:server -k aiohttp.GunicornWebWorker``."""
+    _setup_django()
+    from pulpcore.content.app import make_app
+
+    return make_app()
+
+
+def _parse_bind(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"--bind wants HOST:PORT, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve content; with ``--workers`` > 1, under gunicorn's aiohttp worker."""
+    parser = argparse.ArgumentParser(prog="pulp-content", description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", default=DEFAULT_BIND, help=f"HOST:PORT (default {DEFAULT_BIND})")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    host, port = _parse_bind(args.bind)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+
+    if args.workers > 1:
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        cmd = [
+            gunicorn,
+            "pulpcore.content:server",
+            "--worker-class",
+            "aiohttp.GunicornWebWorker",
+            "--bind",
+            args.bind,
+            "--workers",
+            str(args.workers),
+            "--graceful-timeout",
+            "10",
+        ]
+        if args.access_log:
+            cmd += ["--access-logfile", "-"]
+        os.execv(gunicorn, cmd)
+
+    _setup_django()
+    from aiohttp import web
+
+    from pulpcore.content.app import make_app
+
+    web.run_app(
+        make_app(),
+        host=host,
+        port=port,
+        access_log=web.access_logger if args.access_log else None,
+        print=lambda msg: sys.stderr.write(msg + "\n"),
+        shutdown_timeout=10,
+    )

@@ -1,0 +1,243 @@
+"""HTTP semantics of serving a stored artifact: validators, conditional requests, ranges, sendfile.
+
+aiohttp's FileResponse stats and opens the file in a thread pool, probes for ``.gz``/``.br``
+siblings and names the type after the file on disk. Artifacts are content-addressed files with no
+extension whose sha256 is known, so this response uses the sha256 as a strong ETag, takes the type
+from the published relative path, opens the file directly (a local open of a cached inode costs
+microseconds) and hands the bytes to the kernel with ``loop.sendfile``.
+"""
+
+import html
+import mimetypes
+import os
+from datetime import datetime
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import quote
+
+from aiohttp import hdrs, web
+
+from pulpcore.content.resolve import Entry
+
+_ENCODING_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "br": "application/x-brotli",
+    "compress": "application/x-compress",
+}
+_types = mimetypes.MimeTypes()
+
+
+def content_type_for(relative_path: str) -> str:
+    """Content-Type from the file name; compressed files are typed as the archive, not its body."""
+    ctype, encoding = _types.guess_type(relative_path, strict=False)
+    if encoding:
+        return _ENCODING_TYPES.get(encoding, "application/octet-stream")
+    return ctype or "application/octet-stream"
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+    """Parse a single byte range against ``size``.
+
+    Returns (start, end_inclusive) for a satisfiable range, False when unsatisfiable (416), and
+    None when the header should be ignored (malformed or several ranges: a full 200 is allowed).
+    """
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or not spec or "," in spec:
+        return None
+    first, sep, last = spec.strip().partition("-")
+    if not sep:
+        return None
+    first, last = first.strip(), last.strip()
+    if (first and not first.isdigit()) or (last and not last.isdigit()):
+        return None
+    if not first:
+        if not last:
+            return None
+        length = int(last)
+        if length == 0 or size == 0:
+            return False
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        return False
+    return start, min(end, size - 1)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _etag_list(value: str) -> list[tuple[str, bool]]:
+    """(opaque tag, weak) pairs of an If-Match/If-None-Match header; ``*`` stays ``*``."""
+    tags = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        weak = part.startswith("W/")
+        tags.append((part[2:] if weak else part, weak))
+    return tags
+
+
+def _matches(etag: str, header: str, weak_ok: bool) -> bool:
+    for tag, weak in _etag_list(header):
+        if tag == "*" or (tag == etag and (weak_ok or not weak)):
+            return True
+    return False
+
+
+class ArtifactResponse(web.StreamResponse):
+    """Serves one stored file with HTTP validators and single byte ranges."""
+
+    def __init__(
+        self,
+        path: str,
+        relative_path: str,
+        sha256: str | None,
+        created: datetime | None,
+        accel_prefix: str | None = None,
+        artifact_name: str | None = None,
+    ):
+        super().__init__()
+        self._file_path = path
+        self._relative_path = relative_path
+        self._etag_value = f'"{sha256}"' if sha256 else None
+        self._created = created
+        self._accel = (accel_prefix.rstrip("/") + "/" + artifact_name) if accel_prefix else None
+
+    async def prepare(self, request: web.BaseRequest):  # type: ignore[override]
+        self.content_type = content_type_for(self._relative_path)
+        if self._accel:
+            # nginx serves the bytes (ranges, validators) from its internal location.
+            self.headers["X-Accel-Redirect"] = quote(self._accel)
+            self.content_length = 0
+            return await super().prepare(request)
+        try:
+            fd = os.open(self._file_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise MissingArtifactFile(self._file_path)
+        fobj = os.fdopen(fd, "rb", buffering=0)
+        try:
+            return await self._send(request, fobj, os.fstat(fd))
+        finally:
+            fobj.close()
+
+    async def _send(self, request: web.BaseRequest, fobj, st: os.stat_result):
+        size = st.st_size
+        etag = self._etag_value or f'"{st.st_mtime_ns:x}-{size:x}"'
+        mtime = int(self._created.timestamp() if self._created else st.st_mtime)
+        self.headers[hdrs.ETAG] = etag
+        self.headers[hdrs.LAST_MODIFIED] = _format_http_date(mtime)
+        self.headers[hdrs.ACCEPT_RANGES] = "bytes"
+        h = request.headers
+
+        # RFC 9110 13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since, If-Range
+        if (im := h.get(hdrs.IF_MATCH)) is not None:
+            if not _matches(etag, im, weak_ok=False):
+                return await self._empty(request, 412)
+        elif (ius := _http_date(h.get(hdrs.IF_UNMODIFIED_SINCE))) is not None:
+            if mtime > ius.timestamp():
+                return await self._empty(request, 412)
+        if (inm := h.get(hdrs.IF_NONE_MATCH)) is not None:
+            if _matches(etag, inm, weak_ok=True):
+                return await self._empty(request, 304 if request.method in ("GET", "HEAD") else 412)
+        elif (ims := _http_date(h.get(hdrs.IF_MODIFIED_SINCE))) is not None:
+            if request.method in ("GET", "HEAD") and mtime <= ims.timestamp():
+                return await self._empty(request, 304)
+
+        start, count = 0, size
+        rng_header = h.get(hdrs.RANGE)
+        if rng_header is not None and request.method in ("GET", "HEAD"):
+            honour = True
+            if (if_range := h.get(hdrs.IF_RANGE)) is not None:
+                if if_range.startswith('"') or if_range.startswith("W/"):
+                    honour = if_range == etag
+                else:
+                    ir = _http_date(if_range)
+                    honour = ir is not None and mtime <= ir.timestamp()
+            if honour:
+                rng = parse_range(rng_header, size)
+                if rng is False:
+                    self.headers[hdrs.CONTENT_RANGE] = f"bytes */{size}"
+                    return await self._empty(request, 416)
+                if rng:
+                    start, end = rng
+                    count = end - start + 1
+                    self.set_status(206)
+                    self.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end}/{size}"
+
+        self.content_length = count
+        writer = await super().prepare(request)
+        if request.method == "HEAD" or count == 0:
+            await super().write_eof()
+            return writer
+        transport = request.transport
+        if transport is None:
+            raise ConnectionResetError("Connection lost")
+        # Headers are buffered by the writer; send them, then let the kernel copy the bytes.
+        await writer.drain()
+        try:
+            await request._loop.sendfile(transport, fobj, start, count)
+        except NotImplementedError:  # e.g. TLS transport: copy through user space
+            fobj.seek(start)
+            remaining = count
+            while remaining > 0:
+                chunk = fobj.read(min(remaining, 256 * 1024))
+                if not chunk:
+                    break
+                await writer.write(chunk)
+                remaining -= len(chunk)
+        await super().write_eof()
+        return writer
+
+    async def _empty(self, request: web.BaseRequest, status: int):
+        self.set_status(status)
+        if status == 304:
+            self.headers.pop(hdrs.CONTENT_TYPE, None)
+        else:
+            self.content_length = 0
+        return await super().prepare(request)
+
+
+class MissingArtifactFile(FileNotFoundError):
+    """The database names an artifact whose file is not in storage."""
+
+
+def _format_http_date(ts: int) -> str:
+    return formatdate(ts, usegmt=True)
+
+
+def _human(size: int | None) -> str:
+    return "-" if size is None else str(size)
+
+
+def listing_page(request_path: str, entries: tuple[Entry, ...], show_parent: bool) -> str:
+    """An nginx-autoindex-like HTML page: links, dates and sizes."""
+    title = html.escape(request_path)
+    lines = [
+        "<!DOCTYPE html>",
+        "<html>",
+        f"<head><meta charset='utf-8'><title>Index of {title}</title></head>",
+        f"<body><h1>Index of {title}</h1><hr><pre>",
+    ]
+    if show_parent:
+        lines.append('<a href="../">../</a>')
+    for e in entries:
+        name = e.name + ("/" if e.is_dir else "")
+        href = quote(name)
+        label = html.escape(name)
+        pad = " " * max(1, 52 - len(name))
+        date = e.created.strftime("%d-%b-%Y %H:%M") if e.created else ""
+        size = "-" if e.is_dir else _human(e.size)
+        lines.append(f'<a href="{href}">{label}</a>{pad}{date:<17} {size:>12}')
+    lines += ["</pre><hr></body>", "</html>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,343 @@
+"""The content app against real PostgreSQL and real sockets: resolution, listings, HTTP semantics,
+path safety, cache invalidation and the heartbeat."""
+
+import hashlib
+import http.client
+import os
+import time
+
+import pytest
+import requests
+
+from tests.unit.content_support import (
+    AppThread,
+    add_files,
+    distribute,
+    make_repository,
+    publish,
+    remove_files,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+P = "/pulp/content/"
+
+
+@pytest.fixture
+def app():
+    a = AppThread().start()
+    a.wait_cache_ready()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def files():
+    return {
+        "a.iso": os.urandom(5000),
+        "dir/b.txt": b"hello world\n",
+        "dir/sub/c.tar.gz": os.urandom(1000),
+        "space name.bin": b"spaced",
+    }
+
+
+@pytest.fixture
+def published(files):
+    repo = make_repository()
+    version = add_files(repo, files)
+    pub = publish(version, metadata={"PULP_MANIFEST": b"manifest\n"})
+    dist = distribute("pub/dist", publication=pub)
+    return repo, version, pub, dist
+
+
+def raw_get(app: AppThread, target: str, method: str = "GET", headers=None):
+    """Send ``target`` byte for byte (no client-side normalisation)."""
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    conn.putrequest(method, target, skip_accept_encoding=True)
+    for k, v in (headers or {}).items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), body
+
+
+# --- resolution -----------------------------------------------------------------------------------
+def test_publication_files_and_metadata(app, published, files):
+    for rel, data in files.items():
+        r = requests.get(app.url(P + "pub/dist/" + rel))
+        assert r.status_code == 200, rel
+        assert hashlib.sha256(r.content).hexdigest() == hashlib.sha256(data).hexdigest()
+        assert r.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+        assert r.headers["Accept-Ranges"] == "bytes"
+        assert "Last-Modified" in r.headers
+    r = requests.get(app.url(P + "pub/dist/PULP_MANIFEST"))
+    assert r.status_code == 200 and r.content == b"manifest\n"
+
+
+def test_content_type_from_name(app, published):
+    assert (
+        requests.get(app.url(P + "pub/dist/dir/b.txt"))
+        .headers["Content-Type"]
+        .startswith("text/plain")
+    )
+    assert requests.head(app.url(P + "pub/dist/dir/sub/c.tar.gz")).headers["Content-Type"] == (
+        "application/gzip"
+    )
+    assert requests.head(app.url(P + "pub/dist/a.iso")).headers["Content-Type"] != "text/html"
+
+
+def test_repository_distribution_serves_latest_version(app):
+    repo = make_repository()
+    add_files(repo, {"one.txt": b"1"})
+    distribute("repo-dist", repository=repo)
+    assert requests.get(app.url(P + "repo-dist/one.txt")).content == b"1"
+    add_files(repo, {"two.txt": b"2"})
+    assert requests.get(app.url(P + "repo-dist/two.txt")).content == b"2"
+    remove_files(repo, ["one.txt"])
+    assert requests.get(app.url(P + "repo-dist/one.txt")).status_code == 404
+
+
+def test_repository_distribution_prefers_publication_of_latest_version(app):
+    repo = make_repository()
+    v = add_files(repo, {"one.txt": b"1"})
+    distribute("repo-pub", repository=repo)
+    assert requests.get(app.url(P + "repo-pub/PULP_MANIFEST")).status_code == 404
+    publish(v, metadata={"PULP_MANIFEST": b"m1"})
+    assert requests.get(app.url(P + "repo-pub/PULP_MANIFEST")).content == b"m1"
+
+
+def test_repository_version_distribution_is_pinned(app):
+    repo = make_repository()
+    v1 = add_files(repo, {"one.txt": b"1"})
+    add_files(repo, {"two.txt": b"2"})
+    distribute("pinned", repository_version=v1)
+    assert requests.get(app.url(P + "pinned/one.txt")).content == b"1"
+    assert requests.get(app.url(P + "pinned/two.txt")).status_code == 404
+
+
+def test_pass_through_publication_serves_version_content(app):
+    repo = make_repository()
+    v = add_files(repo, {"x/y.bin": b"yy"})
+    pub = publish(v, pass_through=True, metadata={"PULP_MANIFEST": b"m"})
+    distribute("pt", publication=pub)
+    assert requests.get(app.url(P + "pt/x/y.bin")).content == b"yy"
+    assert requests.get(app.url(P + "pt/PULP_MANIFEST")).content == b"m"
+
+
+def test_incomplete_publication_is_not_served(app):
+    repo = make_repository()
+    v = add_files(repo, {"f": b"f"})
+    pub = publish(v)
+    pub.complete = False
+    pub.save()
+    distribute("incomplete", publication=pub)
+    assert requests.get(app.url(P + "incomplete/f")).status_code == 404
+
+
+def test_longest_base_path_wins(app):
+    r1, r2 = make_repository(), make_repository()
+    add_files(r1, {"deep/file.txt": b"outer", "other.txt": b"o"})
+    add_files(r2, {"file.txt": b"inner"})
+    distribute("nest", repository=r1)
+    distribute("nest/deep", repository=r2)
+    assert requests.get(app.url(P + "nest/deep/file.txt")).content == b"inner"
+    assert requests.get(app.url(P + "nest/other.txt")).content == b"o"
+
+
+def test_not_found_has_clear_body(app, published):
+    r = requests.get(app.url(P + "pub/dist/nope.txt"))
+    assert r.status_code == 404 and "nope.txt" in r.text and "pub/dist" in r.text
+    r = requests.get(app.url(P + "no-such-distribution/x"))
+    assert r.status_code == 404 and "no distribution" in r.text
+    assert requests.get(app.url("/elsewhere")).status_code == 404
+
+
+def test_only_get_and_head(app, published):
+    assert requests.post(app.url(P + "pub/dist/a.iso")).status_code == 405
+
+
+# --- listings -------------------------------------------------------------------------------------
+def test_listings(app, published, files):
+    distribute("hidden-one", publication=published[2], hidden=True)
+    root = requests.get(app.url(P))
+    assert root.status_code == 200 and root.headers["Content-Type"].startswith("text/html")
+    assert 'href="pub/"' in root.text and "hidden-one" not in root.text
+    mid = requests.get(app.url(P + "pub/"))
+    assert 'href="dist/"' in mid.text
+    top = requests.get(app.url(P + "pub/dist/"))
+    assert top.status_code == 200
+    for name in ('href="a.iso"', 'href="dir/"', 'href="PULP_MANIFEST"', 'href="space%20name.bin"'):
+        assert name in top.text
+    assert "5000" in top.text  # sizes are shown
+    sub = requests.get(app.url(P + "pub/dist/dir/"))
+    assert 'href="b.txt"' in sub.text and 'href="sub/"' in sub.text and "a.iso" not in sub.text
+    assert 'href="../"' in sub.text
+
+
+def test_directory_without_slash_redirects(app, published):
+    r = requests.get(app.url(P + "pub/dist/dir"), allow_redirects=False)
+    assert r.status_code == 301 and r.headers["Location"].endswith("/pub/dist/dir/")
+    r = requests.get(app.url(P + "pub/dist"), allow_redirects=False)
+    assert r.status_code == 301
+
+
+def test_empty_distribution_lists_nothing(app):
+    distribute("empty")
+    r = requests.get(app.url(P + "empty/"))
+    assert r.status_code == 200 and "Index of" in r.text
+    assert requests.get(app.url(P + "empty/x")).status_code == 404
+
+
+# --- HTTP semantics -------------------------------------------------------------------------------
+def test_head(app, published, files):
+    r = requests.head(app.url(P + "pub/dist/a.iso"))
+    assert r.status_code == 200 and r.content == b""
+    assert int(r.headers["Content-Length"]) == len(files["a.iso"])
+
+
+@pytest.mark.parametrize(
+    "header,status,expect",
+    [
+        ("bytes=0-9", 206, (0, 9)),
+        ("bytes=10-", 206, (10, 4999)),
+        ("bytes=-100", 206, (4900, 4999)),
+        ("bytes=-99999", 206, (0, 4999)),
+        ("bytes=4999-4999", 206, (4999, 4999)),
+        ("bytes=100-999999", 206, (100, 4999)),
+        ("bytes=5000-", 416, None),
+        ("bytes=-0", 416, None),
+        ("bytes=0-1,5-6", 200, None),  # several ranges: a full answer is allowed
+        ("bytes=9-3", 200, None),  # invalid: ignored
+        ("items=0-1", 200, None),
+    ],
+)
+def test_ranges(app, published, files, header, status, expect):
+    data = files["a.iso"]
+    r = requests.get(app.url(P + "pub/dist/a.iso"), headers={"Range": header})
+    assert r.status_code == status
+    if status == 206:
+        start, end = expect
+        assert r.content == data[start : end + 1]
+        assert r.headers["Content-Range"] == f"bytes {start}-{end}/{len(data)}"
+    elif status == 416:
+        assert r.headers["Content-Range"] == f"bytes */{len(data)}"
+    else:
+        assert r.content == data
+
+
+def test_conditional_requests(app, published, files):
+    url = app.url(P + "pub/dist/a.iso")
+    first = requests.get(url)
+    etag, lm = first.headers["ETag"], first.headers["Last-Modified"]
+    assert requests.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert requests.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert requests.get(url, headers={"If-Modified-Since": lm}).status_code == 304
+    assert requests.get(url, headers={"If-Match": '"other"'}).status_code == 412
+    assert requests.get(url, headers={"If-Match": etag}).status_code == 200
+    r = requests.get(url, headers={"Range": "bytes=0-0", "If-Range": etag})
+    assert r.status_code == 206
+    r = requests.get(url, headers={"Range": "bytes=0-0", "If-Range": '"stale"'})
+    assert r.status_code == 200 and len(r.content) == len(files["a.iso"])
+
+
+# --- path safety ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "../../../etc/passwd",
+        "dir/../a.iso",
+        "%2e%2e/%2e%2e/etc/passwd",
+        "dir/%2E%2E/a.iso",
+        "dir%2Fb.txt",
+        "dir%2fb.txt",
+        "dir\\b.txt",
+        "dir%5Cb.txt",
+        "a.iso%00.txt",
+        "/etc/passwd",
+        "dir//b.txt",
+        "./a.iso",
+        "dir/%0a",
+    ],
+)
+def test_path_traversal_and_odd_paths_are_refused(app, published, suffix):
+    status, _headers, body = raw_get(app, P + "pub/dist/" + suffix)
+    assert status == 400, (suffix, status, body)
+    assert b"root:" not in body
+
+
+def test_traversal_out_of_prefix_refused(app, published):
+    status, _h, body = raw_get(app, P + "../etc/passwd")
+    assert status == 400
+    status, _h, body = raw_get(app, "/pulp/content/..%2F..%2Fetc/passwd")
+    assert status == 400
+
+
+def test_percent_encoded_names_work(app, published):
+    r = requests.get(app.url(P + "pub/dist/space%20name.bin"))
+    assert r.status_code == 200 and r.content == b"spaced"
+
+
+# --- cache invalidation ---------------------------------------------------------------------------
+def test_changes_are_seen_immediately(app, published):
+    repo, version, pub, dist = published
+    url = app.url(P + "pub/dist/new.txt")
+    assert requests.get(url).status_code == 404
+    assert requests.get(url).status_code == 404  # now cached
+    v2 = add_files(repo, {"new.txt": b"fresh"})
+    pub2 = publish(v2)
+    dist.publication = pub2
+    dist.save()
+    deadline = time.monotonic() + 2
+    status = None
+    while time.monotonic() < deadline:
+        status = requests.get(url).status_code
+        if status == 200:
+            break
+        time.sleep(0.01)
+    assert status == 200
+    dist.delete()
+    time.sleep(0.05)
+    assert requests.get(url).status_code == 404
+
+
+def test_cache_serves_without_queries(app, published, monkeypatch):
+    import pulpcore.content.app as appmod
+
+    url = app.url(P + "pub/dist/a.iso")
+    assert requests.get(url).status_code == 200
+    assert app.state.cache.entries, "resolution was not cached"
+    calls = []
+    real = appmod.resolve_sync
+    monkeypatch.setattr(appmod, "resolve_sync", lambda *a: calls.append(a) or real(*a))
+    for _ in range(5):
+        assert requests.get(url).status_code == 200
+    assert calls == []
+    requests.get(app.url(P + "pub/dist/other-path"))
+    assert len(calls) == 1  # the spy does see misses
+
+
+def test_missing_file_on_disk_is_404_not_500(app, published, files):
+    from pulpcore.app.models import Artifact
+
+    sha = hashlib.sha256(files["dir/b.txt"]).hexdigest()
+    art = Artifact.objects.get(sha256=sha)
+    os.unlink(art.file.path)
+    r = requests.get(app.url(P + "pub/dist/dir/b.txt"))
+    assert r.status_code == 404 and "missing" in r.text
+
+
+# --- heartbeat ------------------------------------------------------------------------------------
+def test_heartbeat_registers_and_unregisters():
+    from pulpcore.app.models import AppStatus
+
+    a = AppThread(heartbeat=True).start()
+    try:
+        row = AppStatus.objects.get(app_type="content", name=a.state.name)
+        assert "@" in row.name and row.versions.get("core")
+        first = row.last_heartbeat
+    finally:
+        a.stop()
+    assert not AppStatus.objects.filter(name=a.state.name).exists()
+    assert first is not None
