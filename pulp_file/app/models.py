@@ -47,6 +47,29 @@ class FileRepository(Repository):
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
 
+    def finalize_new_version(self, new_version) -> None:
+        """One file per relative path: a newly added file replaces an older one at its path."""
+        added = FileContent.objects.filter(pk__in=new_version.added_content.values("pk"))
+        paths = list(added.values_list("relative_path", flat=True))
+        if len(paths) != len(set(paths)):
+            dupes = sorted({p for p in paths if paths.count(p) > 1})
+            raise ValueError(
+                "More than one file would be stored at the same relative path: "
+                + ", ".join(dupes[:10])
+            )
+        replaced = FileContent.objects.filter(
+            pk__in=new_version.content.values("pk"), relative_path__in=paths
+        ).exclude(pk__in=added.values("pk"))
+        if replaced.exists():
+            new_version.remove_content(replaced)
+
+    def on_new_version(self, version) -> None:
+        """Autopublish: publish every new version with this repository's manifest name."""
+        if self.autopublish:
+            from pulp_file.app.tasks.publishing import publish
+
+            publish(str(version.pk), manifest=self.manifest)
+
 
 class FilePublication(Publication):
     """A publication of files plus a generated ``PULP_MANIFEST`` (name configurable)."""

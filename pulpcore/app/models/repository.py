@@ -182,9 +182,28 @@ class RepositoryVersion(BaseModel):
     def complete_version(self) -> None:
         """Mark the version complete, or delete it if nothing changed from its base."""
         self._check_writable()
-        self.repository.cast().finalize_new_version(self)
+        repository = self.repository.cast()
+        repository.finalize_new_version(self)
         self.complete = True
         self.save(update_fields=["complete", "pulp_last_updated"])
+        # Plugins react to a new version here (pulp_file's autopublish).
+        hook = getattr(repository, "on_new_version", None)
+        if hook is not None:
+            hook(self)
+
+    def __enter__(self) -> "RepositoryVersion":
+        """``with repository.new_version() as v:`` completes v on success (or drops it when it
+        changed nothing) and discards it when the block raises."""
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        from pulpcore.app.tasks.repository import discard_version, finish_version
+
+        if exc_type is not None:
+            discard_version(self)
+        else:
+            finish_version(self)
+        return False
 
     def has_changes(self) -> bool:
         return RepositoryContent.objects.filter(

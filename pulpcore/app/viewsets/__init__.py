@@ -14,3 +14,24 @@ from pulpcore.app.viewsets.task import (  # noqa: F401, E402
     WorkerFilter,
     WorkerViewSet,
 )
+from pulpcore.app.viewsets.content import (  # noqa: F401, E402
+    ContentViewSet,
+    ListContentViewSet,
+    ReadOnlyContentViewSet,
+)
+from pulpcore.app.viewsets.publication import (  # noqa: F401, E402
+    ContentGuardViewSet,
+    DistributionViewSet,
+    ListContentGuardViewSet,
+    ListDistributionViewSet,
+    ListPublicationViewSet,
+    PublicationViewSet,
+)
+from pulpcore.app.viewsets.repository import (  # noqa: F401, E402
+    ListRemoteViewSet,
+    ListRepositoryVersionViewSet,
+    ListRepositoryViewSet,
+    RemoteViewSet,
+    RepositoryVersionViewSet,
+    RepositoryViewSet,
+)

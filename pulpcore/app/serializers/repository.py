@@ -1,0 +1,387 @@
+"""Serializers of repositories, their versions, remotes and the repository actions' bodies."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from pulpcore.app import util
+from pulpcore.app.models import Content, Remote, Repository, RepositoryVersion
+from pulpcore.app.serializers.base import LabelsField, ModelSerializer, RelatedField
+
+SECRET_FIELDS = ("client_key", "username", "password", "proxy_username", "proxy_password")
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class VersionsHrefField(serializers.Field):
+    """``versions_href``: where the repository's versions are listed."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(read_only=True, source="*")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return f"{util.get_url(value)}versions/"
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class LatestVersionHrefField(serializers.Field):
+    """``latest_version_href``: the newest complete version (None before the first exists)."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(read_only=True, source="*")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str | None:
+        latest = value.latest_version()
+        return util.get_url(latest) if latest is not None else None
+
+
+class RepositorySerializer(ModelSerializer):
+    """Base serializer of every repository type; plugins add their own fields."""
+
+    versions_href = VersionsHrefField()
+    pulp_labels = LabelsField()
+    latest_version_href = LatestVersionHrefField()
+    name = serializers.CharField(validators=[UniqueValidator(queryset=Repository.objects.all())])
+    description = serializers.CharField(required=False, allow_null=True)
+    retain_repo_versions = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+    )
+    remote = RelatedField(types=Remote, required=False, allow_null=True)
+
+    class Meta:
+        model = Repository
+        fields = ModelSerializer.Meta.fields + (
+            "versions_href",
+            "pulp_labels",
+            "latest_version_href",
+            "name",
+            "description",
+            "retain_repo_versions",
+            "remote",
+        )
+
+    def validate_remote(self, remote):
+        allowed = getattr(self.Meta.model, "REMOTE_TYPES", None)
+        if remote is not None and allowed and not isinstance(remote, tuple(allowed)):
+            names = ", ".join(m.get_pulp_type() for m in allowed)
+            raise serializers.ValidationError(
+                f"Type for Remote '{util.get_url(remote)}' does not match Repository "
+                f"'{self.Meta.model.get_pulp_type()}' (expected {names})."
+            )
+        return remote
+
+
+class ContentSummarySerializer(serializers.Serializer):
+    """Per content type: how many units a version added, removed and holds, with list hrefs."""
+
+    added = serializers.DictField(child=serializers.DictField())
+    removed = serializers.DictField(child=serializers.DictField())
+    present = serializers.DictField(child=serializers.DictField())
+
+    class Meta:
+        ref_name = "ContentSummary"
+
+    def to_representation(self, instance) -> dict:
+        return instance.content_summary()
+
+
+class RepositoryVersionSerializer(ModelSerializer):
+    """A repository version: its number, base version and content summary."""
+
+    number = serializers.IntegerField(read_only=True)
+    repository = RelatedField(read_only=True)
+    base_version = RelatedField(types=RepositoryVersion, required=False)
+    content_summary = ContentSummarySerializer(source="*", read_only=True)
+
+    class Meta:
+        model = RepositoryVersion
+        fields = ModelSerializer.Meta.fields + (
+            "number",
+            "repository",
+            "base_version",
+            "content_summary",
+        )
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "is_set": {"type": "boolean"}},
+            "required": ["name", "is_set"],
+        },
+    }
+)
+class HiddenFieldsField(serializers.Field):
+    """``hidden_fields``: which secrets are set, never their values."""
+
+    def __init__(self, fields=SECRET_FIELDS, **kwargs):
+        self.secret_fields = fields
+        kwargs.update(read_only=True, source="*")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> list[dict]:
+        return [
+            {"name": name, "is_set": getattr(value, name, None) not in (None, "")}
+            for name in self.secret_fields
+        ]
+
+
+def _text(**kwargs) -> serializers.CharField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    return serializers.CharField(**kwargs)
+
+
+def _seconds() -> serializers.FloatField:
+    return serializers.FloatField(required=False, allow_null=True, min_value=0.0)
+
+
+class RemoteSerializer(ModelSerializer):
+    """Base serializer of every remote type: connection settings, secrets are write-only."""
+
+    name = serializers.CharField(validators=[UniqueValidator(queryset=Remote.objects.all())])
+    url = serializers.CharField()
+    ca_cert = _text()
+    client_cert = _text()
+    client_key = _text(write_only=True)
+    tls_validation = serializers.BooleanField(required=False)
+    proxy_url = _text()
+    proxy_username = _text(write_only=True)
+    proxy_password = _text(write_only=True)
+    username = _text(write_only=True)
+    password = _text(write_only=True)
+    pulp_labels = LabelsField()
+    download_concurrency = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+    )
+    max_retries = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
+    )
+    policy = serializers.ChoiceField(choices=Remote.POLICY_CHOICES, default=Remote.IMMEDIATE)
+    total_timeout = _seconds()
+    connect_timeout = _seconds()
+    sock_connect_timeout = _seconds()
+    sock_read_timeout = _seconds()
+    headers = serializers.ListField(child=serializers.DictField(), required=False)
+    rate_limit = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
+    )
+    hidden_fields = HiddenFieldsField()
+
+    class Meta:
+        model = Remote
+        fields = ModelSerializer.Meta.fields + (
+            "name",
+            "url",
+            "ca_cert",
+            "client_cert",
+            "client_key",
+            "tls_validation",
+            "proxy_url",
+            "proxy_username",
+            "proxy_password",
+            "username",
+            "password",
+            "pulp_labels",
+            "download_concurrency",
+            "max_retries",
+            "policy",
+            "total_timeout",
+            "connect_timeout",
+            "sock_connect_timeout",
+            "sock_read_timeout",
+            "headers",
+            "rate_limit",
+            "hidden_fields",
+        )
+
+    def validate_url(self, value: str) -> str:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https", "file") or (
+            parsed.scheme != "file" and not parsed.netloc
+        ):
+            raise serializers.ValidationError(f"'{value}' is not a valid http(s) or file URL.")
+        return value
+
+    def validate_proxy_url(self, value):
+        if value in (None, ""):
+            return None
+        from urllib.parse import urlparse
+
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise serializers.ValidationError(f"'{value}' is not a valid proxy URL.")
+        if parsed.username or parsed.password:
+            raise serializers.ValidationError(
+                "Give proxy credentials in proxy_username and proxy_password, not in the URL."
+            )
+        return value
+
+    def validate_headers(self, value: list) -> list:
+        for header in value:
+            if not isinstance(header, dict) or len(header) != 1:
+                raise serializers.ValidationError(
+                    "Each header must be an object with exactly one name: value pair."
+                )
+            ((name, val),) = header.items()
+            if not isinstance(val, str):
+                raise serializers.ValidationError(f"The value of header '{name}' must be text.")
+        return value
+
+    def validate(self, data: dict) -> dict:
+        def final(name):
+            if name in data:
+                return data[name]
+            return getattr(self.instance, name, None) if self.instance is not None else None
+
+        for user, password in (("username", "password"), ("proxy_username", "proxy_password")):
+            if bool(final(user)) != bool(final(password)):
+                raise serializers.ValidationError(
+                    {user: [f"'{user}' and '{password}' must be given together."]}
+                )
+        return data
+
+
+class RepositoryAddRemoveContentSerializer(serializers.Serializer):
+    """Body of ``modify/``: content hrefs to add and remove, and the version to start from."""
+
+    add_content_units = serializers.ListField(
+        child=serializers.CharField(min_length=1), required=False
+    )
+    remove_content_units = serializers.ListField(
+        child=serializers.CharField(min_length=1), required=False
+    )
+    base_version = RelatedField(types=RepositoryVersion, required=False)
+
+    class Meta:
+        ref_name = "RepositoryAddRemoveContent"
+
+    def _resolve(self, hrefs: list[str], field: str) -> list:
+        repository = self.context["repository"]
+        allowed = tuple(getattr(type(repository), "CONTENT_TYPES", []) or [Content])
+        pks, errors = [], []
+        for href in hrefs:
+            try:
+                obj = util.resolve_href(href, Content)
+            except util.HrefError as exc:
+                errors.append(str(exc))
+                continue
+            if not isinstance(obj, allowed):
+                errors.append(
+                    f"Content {href} of type '{obj.pulp_type}' cannot be stored in a "
+                    f"'{repository.pulp_type}' repository."
+                )
+                continue
+            pks.append(str(obj.pk))
+        if errors:
+            raise serializers.ValidationError({field: errors})
+        return pks
+
+    def validate(self, data: dict) -> dict:
+        repository = self.context["repository"]
+        add = data.get("add_content_units") or []
+        remove = data.get("remove_content_units") or []
+        if "*" in add:
+            raise serializers.ValidationError({"add_content_units": ["'*' is only for removal."]})
+        out: dict = {"add_content_units": self._resolve(add, "add_content_units")}
+        if remove == ["*"]:
+            out["remove_content_units"] = ["*"]
+        elif "*" in remove:
+            raise serializers.ValidationError(
+                {"remove_content_units": ["'*' must be the only item when given."]}
+            )
+        else:
+            out["remove_content_units"] = self._resolve(remove, "remove_content_units")
+        base = data.get("base_version")
+        if base is not None:
+            if base.repository_id != repository.pk:
+                raise serializers.ValidationError(
+                    {"base_version": ["The base version must belong to the same repository."]}
+                )
+            if not base.complete:
+                raise serializers.ValidationError(
+                    {"base_version": ["The base version is not complete."]}
+                )
+            out["base_version"] = str(base.pk)
+        return out
+
+
+class RepositorySyncURLSerializer(serializers.Serializer):
+    """Body of ``sync/``: the remote (defaults to the repository's) and mirror mode."""
+
+    remote = RelatedField(types=Remote, required=False)
+    mirror = serializers.BooleanField(required=False, default=False)
+
+    class Meta:
+        ref_name = "RepositorySyncURL"
+
+    def validate(self, data: dict) -> dict:
+        repository = self.context["repository"]
+        remote = data.get("remote") or (repository.remote.cast() if repository.remote else None)
+        if remote is None:
+            raise serializers.ValidationError(
+                {"remote": ["A remote must be specified here or on the repository."]}
+            )
+        allowed = tuple(getattr(type(repository), "REMOTE_TYPES", []) or [Remote])
+        if not isinstance(remote, allowed):
+            raise serializers.ValidationError(
+                {
+                    "remote": [
+                        f"Type for Remote '{util.get_url(remote)}' does not match Repository "
+                        f"'{repository.pulp_type}'."
+                    ]
+                }
+            )
+        data["remote"] = remote
+        return data
+
+
+class RepairSerializer(serializers.Serializer):
+    """Body of ``repair/``: whether to hash every file or only check presence and size."""
+
+    verify_checksums = serializers.BooleanField(required=False, default=True)
+
+    class Meta:
+        ref_name = "Repair"
+
+
+class SetLabelSerializer(serializers.Serializer):
+    """Body and answer of ``set_label/``."""
+
+    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", min_length=1)
+    value = serializers.CharField(allow_null=True, allow_blank=True)
+
+    class Meta:
+        ref_name = "SetLabel"
+
+
+class UnsetLabelSerializer(serializers.Serializer):
+    """Body of ``unset_label/``; the answer adds the value that was removed."""
+
+    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", min_length=1)
+    value = serializers.CharField(read_only=True)
+
+    class Meta:
+        ref_name = "UnsetLabel"
+
+
+__all__ = [
+    "ContentSummarySerializer",
+    "HiddenFieldsField",
+    "LatestVersionHrefField",
+    "RemoteSerializer",
+    "RepairSerializer",
+    "RepositoryAddRemoveContentSerializer",
+    "RepositorySerializer",
+    "RepositorySyncURLSerializer",
+    "RepositoryVersionSerializer",
+    "SetLabelSerializer",
+    "UnsetLabelSerializer",
+    "VersionsHrefField",
+]

@@ -1,0 +1,217 @@
+"""Task bodies and helpers for repository versions: create, modify, delete, repair.
+
+A new version is built incomplete and becomes visible only when :func:`finish_version` completes
+it. If nothing changed it is thrown away (a no-op modify or sync makes no version); if the body
+raised, it is discarded with every membership row it wrote, so a failed task leaves no trace.
+"""
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+
+from pulpcore.app.models import (
+    Artifact,
+    Content,
+    ContentArtifact,
+    ProgressReport,
+    RemoteArtifact,
+    Repository,
+    RepositoryVersion,
+)
+from pulpcore.tasking.context import record_created
+
+log = logging.getLogger(__name__)
+
+
+def discard_version(version: RepositoryVersion) -> None:
+    """Delete an incomplete version and give its number back to the repository."""
+    with transaction.atomic():
+        repo = Repository.objects.select_for_update().get(pk=version.repository_id)
+        number = version.number
+        version.delete()
+        if repo.next_version == number + 1:
+            repo.next_version = number
+            repo.save(update_fields=["next_version"])
+
+
+def finish_version(version: RepositoryVersion) -> RepositoryVersion | None:
+    """Complete ``version`` (or discard it when it changes nothing; completing runs the
+    repository's ``on_new_version`` hook), then apply retention. Returns the version kept."""
+    try:
+        if not version.has_changes():
+            discard_version(version)
+            return None
+        with transaction.atomic():
+            version.complete_version()
+    except BaseException:
+        # The transaction rolled back, so the row is still incomplete: throw it away.
+        version.complete = False
+        discard_version(version)
+        raise
+    repository = version.repository.cast()
+    record_created(version)
+    repository.cleanup_old_versions()
+    return version
+
+
+@contextmanager
+def new_version(
+    repository: Repository, base_version: RepositoryVersion | None = None
+) -> Iterator[RepositoryVersion]:
+    """``with new_version(repo) as version: version.add_content(...)``.
+
+    After the block, ``version.complete`` tells whether a new version was kept.
+    """
+    version = repository.cast().new_version(base_version)
+    try:
+        yield version
+    except BaseException:
+        discard_version(version)
+        raise
+    finish_version(version)
+
+
+def add_and_remove(
+    repository_pk: str,
+    add_content_units: list[str],
+    remove_content_units: list[str],
+    base_version_pk: str | None = None,
+) -> None:
+    """Task body of ``modify/``: a new version = base (or latest) − removed + added.
+
+    ``remove_content_units == ["*"]`` removes everything present in the base.
+    """
+    repository = Repository.objects.get(pk=repository_pk).cast()
+    base = RepositoryVersion.objects.get(pk=base_version_pk) if base_version_pk else None
+    allowed = tuple(getattr(type(repository), "CONTENT_TYPES", []) or [])
+    to_add = Content.objects.filter(pk__in=add_content_units)
+    if allowed:
+        types = [m.get_pulp_type() for m in allowed]
+        wrong = to_add.exclude(pulp_type__in=types)
+        if wrong.exists():
+            raise ValueError(
+                f"Content of type {wrong.first().pulp_type} cannot be added to a "
+                f"{repository.pulp_type} repository."
+            )
+    missing = set(map(str, add_content_units)) - {
+        str(pk) for pk in to_add.values_list("pk", flat=True)
+    }
+    if missing:
+        raise ValueError(f"Content {', '.join(sorted(missing))} no longer exists.")
+    with new_version(repository, base) as version:
+        if remove_content_units == ["*"]:
+            version.remove_content(version.content)
+        elif remove_content_units:
+            version.remove_content(Content.objects.filter(pk__in=remove_content_units))
+        if add_content_units:
+            version.add_content(to_add)
+
+
+def delete_version(repository_version_pk: str) -> None:
+    """Task body of a version DELETE: fold its changes into the next version and remove it."""
+    with transaction.atomic():
+        try:
+            version = RepositoryVersion.objects.select_related("repository").get(
+                pk=repository_version_pk
+            )
+        except RepositoryVersion.DoesNotExist:
+            return
+        repo = Repository.objects.select_for_update().get(pk=version.repository_id)
+        if repo.versions.filter(complete=True).count() <= 1:
+            raise ValueError(
+                "Cannot delete repository version. Repositories must have at least one "
+                "repository version."
+            )
+        version.delete()
+
+
+# --- repair -------------------------------------------------------------------------------------
+def _artifact_state(artifact: Artifact, verify_checksums: bool) -> str:
+    """``ok``, ``missing`` or ``corrupted`` for a stored artifact's file."""
+    path = artifact.file.path
+    if not os.path.exists(path):
+        return "missing"
+    if os.path.getsize(path) != artifact.size:
+        return "corrupted"
+    if verify_checksums:
+        from pulpcore.app.files import MultiHasher
+
+        hasher = MultiHasher(["sha256"])
+        with open(path, "rb") as fp:
+            while chunk := fp.read(1024 * 1024):
+                hasher.update(chunk)
+        if hasher.digests()["sha256"] != artifact.sha256:
+            return "corrupted"
+    return "ok"
+
+
+async def _redownload(artifact: Artifact, remote_artifacts: list[RemoteArtifact]) -> bool:
+    """Fetch ``artifact`` again from any of its remotes, validated against its sha256."""
+    from pulpcore.download import DownloaderFactory
+
+    for ra in remote_artifacts:
+        remote = ra.remote.cast()
+        factory = DownloaderFactory(remote)
+        try:
+            downloader = factory.build(
+                ra.url, expected_digests={"sha256": artifact.sha256}, expected_size=artifact.size
+            )
+            result = await downloader.run()
+        except Exception as exc:  # noqa: BLE001 - try the next remote, report below
+            log.warning("Repair of %s from %s failed: %s", artifact.sha256, ra.url, exc)
+            continue
+        finally:
+            await factory.close()
+        dest = artifact.file.path
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.replace(result.path, dest)
+        os.chmod(dest, 0o644)
+        return True
+    return False
+
+
+def repair_version(repository_version_pk: str, verify_checksums: bool = True) -> dict:
+    """Task body of ``repair/``: check every stored file of the version; re-download missing or
+    corrupted ones from the remotes that know them. Progress reports count what was found."""
+    version = RepositoryVersion.objects.get(pk=repository_version_pk)
+    cas = (
+        ContentArtifact.objects.filter(content__in=version.content, artifact__isnull=False)
+        .select_related("artifact")
+        .order_by("artifact__sha256")
+    )
+    artifacts = {ca.artifact_id: ca.artifact for ca in cas}
+    missing_pr = ProgressReport(message="Identify missing units", code="repair.missing", done=0)
+    corrupt_pr = ProgressReport(message="Identify corrupted units", code="repair.corrupted", done=0)
+    repaired_pr = ProgressReport(message="Repair corrupted units", code="repair.repaired", done=0)
+    bad: list[Artifact] = []
+    with missing_pr, corrupt_pr:
+        for artifact in artifacts.values():
+            state = _artifact_state(artifact, verify_checksums)
+            if state == "missing":
+                missing_pr.increment()
+                bad.append(artifact)
+            elif state == "corrupted":
+                corrupt_pr.increment()
+                bad.append(artifact)
+    unrepaired = []
+    with repaired_pr:
+        for artifact in bad:
+            ras = list(
+                RemoteArtifact.objects.filter(content_artifact__artifact=artifact).select_related(
+                    "remote"
+                )
+            )
+            if ras and asyncio.run(_redownload(artifact, ras)):
+                repaired_pr.increment()
+            else:
+                unrepaired.append(artifact.sha256)
+    if unrepaired:
+        raise RuntimeError(
+            f"{len(unrepaired)} artifact(s) are missing or corrupted and could not be "
+            f"re-downloaded: {', '.join(unrepaired[:10])}"
+        )
+    return {"checked": len(artifacts), "repaired": repaired_pr.done}

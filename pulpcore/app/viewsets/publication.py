@@ -1,0 +1,120 @@
+"""Publications, distributions and content guards: plugin bases and generic lists."""
+
+from rest_framework import mixins, status
+
+from pulpcore.app.models import ContentGuard, Distribution, Publication
+from pulpcore.app.serializers.publication import (
+    ContentGuardSerializer,
+    DistributionSerializer,
+    PublicationSerializer,
+)
+from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
+from pulpcore.app.viewsets.filtersets import (
+    ContentGuardFilter,
+    DistributionFilter,
+    GenericContentGuardFilter,
+    GenericDistributionFilter,
+    GenericPublicationFilter,
+    PublicationFilter,
+)
+from pulpcore.app.viewsets.mixins import AsyncCreateMixin, AsyncRemoveMixin, AsyncUpdateMixin
+from pulpcore.app.viewsets.repository import LabelsMixin, task_response
+from pulpcore.tasking.dispatch import dispatch
+
+
+class PublicationViewSet(
+    mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, NamedModelViewSet
+):
+    """Base of every plugin's publication endpoint: read, list, delete (204).
+
+    Plugins add ``create`` and call :meth:`dispatch_publish` with their task body.
+    """
+
+    endpoint_name = "publications"
+    filterset_class = PublicationFilter
+
+    def get_queryset(self):
+        return super().get_queryset().filter(complete=True).order_by("-pulp_created")
+
+    def dispatch_publish(self, func, version, **kwargs):
+        """Queue ``func(repository_version_pk=..., **kwargs)``; 202 with the task."""
+        task = dispatch(
+            func,
+            shared_resources=[version.repository.cast()],
+            kwargs={"repository_version_pk": str(version.pk), **kwargs},
+        )
+        return task_response(task)
+
+
+class ListPublicationViewSet(ListOnlyViewSet):
+    """``publications/``: every complete publication of every type."""
+
+    endpoint_name = "publications"
+    queryset = Publication.objects.filter(complete=True).order_by("-pulp_created")
+    serializer_class = PublicationSerializer
+    filterset_class = GenericPublicationFilter
+
+
+class DistributionViewSet(
+    AsyncCreateMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    AsyncUpdateMixin,
+    AsyncRemoveMixin,
+    LabelsMixin,
+    NamedModelViewSet,
+):
+    """Base of every plugin's distribution endpoint: async create/update/delete, labels.
+
+    Creations and updates of every distribution type reserve ``distributions/`` so two requests
+    can never both claim overlapping base paths.
+    """
+
+    endpoint_name = "distributions"
+    filterset_class = DistributionFilter
+    label_status = status.HTTP_200_OK
+
+    def get_create_exclusive_resources(self, serializer) -> list[str]:
+        from pulpcore.app import util
+
+        return [f"{util.api_root()}distributions/"]
+
+    def async_reserved_resources(self, instance) -> list:
+        from pulpcore.app import util
+
+        return [instance, f"{util.api_root()}distributions/"]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-pulp_created")
+
+
+class ListDistributionViewSet(ListOnlyViewSet):
+    """``distributions/``: every distribution of every type."""
+
+    endpoint_name = "distributions"
+    queryset = Distribution.objects.all().order_by("-pulp_created")
+    serializer_class = DistributionSerializer
+    filterset_class = GenericDistributionFilter
+
+
+class ContentGuardViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    NamedModelViewSet,
+):
+    """Base of every content guard endpoint (``contentguards/<plugin>/<type>/``)."""
+
+    endpoint_name = "contentguards"
+    filterset_class = ContentGuardFilter
+
+
+class ListContentGuardViewSet(ListOnlyViewSet):
+    """``contentguards/``: every content guard of every type."""
+
+    endpoint_name = "contentguards"
+    queryset = ContentGuard.objects.all().order_by("-pulp_created")
+    serializer_class = ContentGuardSerializer
+    filterset_class = GenericContentGuardFilter
