@@ -43,12 +43,12 @@ class ArtifactSerializer(ModelSerializer):
 
     file = serializers.FileField(use_url=False)
     size = serializers.IntegerField(required=False)
-    md5 = serializers.CharField(required=False, allow_null=True, min_length=1)
-    sha1 = serializers.CharField(required=False, allow_null=True, min_length=1)
-    sha224 = serializers.CharField(required=False, allow_null=True, min_length=1)
-    sha256 = serializers.CharField(required=False, allow_null=True, min_length=1)
-    sha384 = serializers.CharField(required=False, allow_null=True, min_length=1)
-    sha512 = serializers.CharField(required=False, allow_null=True, min_length=1)
+    md5 = serializers.CharField(required=False, allow_null=True)
+    sha1 = serializers.CharField(required=False, allow_null=True)
+    sha224 = serializers.CharField(required=False, allow_null=True)
+    sha256 = serializers.CharField(required=False, allow_null=True)
+    sha384 = serializers.CharField(required=False, allow_null=True)
+    sha512 = serializers.CharField(required=False, allow_null=True)
 
     class Meta:
         model = Artifact
