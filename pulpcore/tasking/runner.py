@@ -17,7 +17,7 @@ import signal
 import threading
 import traceback
 
-from django.db import OperationalError, close_old_connections, connections
+from django.db import OperationalError, connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -110,13 +110,19 @@ def execute_task(task: Task) -> str:
     finally:
         reset_current_task(token)
     _finish(task.pk, state, error)
-    close_old_connections()
     log.info("Task %s %s", task.pk, state)
     return state
 
 
 async def _await(awaitable):
     return await awaitable
+
+
+def drop_broken_connections() -> None:
+    """Between tasks: forget database connections that broke (e.g. PostgreSQL restarted)."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.is_usable():
+            conn.close()
 
 
 def run_task_by_id(task_id: str) -> str | None:
@@ -134,4 +140,7 @@ def run_task_by_id(task_id: str) -> str | None:
         task = scheduler.claim(task_id, current_worker())
     if task is None:
         return None
-    return execute_task(task)
+    try:
+        return execute_task(task)
+    finally:
+        drop_broken_connections()

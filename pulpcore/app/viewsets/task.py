@@ -3,6 +3,7 @@
 import uuid
 
 import django_filters
+from django import forms
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -66,6 +67,24 @@ class HrefOrIdInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
             return qs
         pks = [_pk_from(v, self.field_name, self.expected) for v in value]
         return qs.filter(**{f"{self.field_name}__in": pks})
+
+
+class StrictBooleanField(forms.CharField):
+    """true/false (or 1/0); anything else is a validation error, not silently ignored."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(f"{value!r} is not a boolean (use true or false).")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
@@ -162,7 +181,7 @@ class TaskFilter(BaseFilterSet):
     locals().update(_datetime_filters("finished_at"))
     worker = HrefOrIdFilter(field_name="worker", lookup_expr="exact", expected=Worker)
     worker__in = HrefOrIdInFilter(field_name="worker", expected=Worker)
-    worker__isnull = django_filters.BooleanFilter(field_name="worker", lookup_expr="isnull")
+    worker__isnull = StrictBooleanFilter(field_name="worker", lookup_expr="isnull")
     parent_task = HrefOrIdFilter(field_name="parent_task", lookup_expr="exact", expected=Task)
     child_tasks = HrefOrIdFilter(field_name="child_tasks", lookup_expr="exact", expected=Task)
     task_group = HrefOrIdFilter(field_name="task_group", lookup_expr="exact", expected=TaskGroup)
@@ -212,8 +231,8 @@ class WorkerFilter(BaseFilterSet):
     name__regex = django_filters.CharFilter(field_name="name", lookup_expr="regex")
     name__startswith = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
     locals().update(_datetime_filters("last_heartbeat"))
-    online = django_filters.BooleanFilter(method="filter_online")
-    missing = django_filters.BooleanFilter(method="filter_missing")
+    online = StrictBooleanFilter(method="filter_online")
+    missing = StrictBooleanFilter(method="filter_missing")
     ordering = django_filters.OrderingFilter(
         fields=(
             ("pk", "pk"),

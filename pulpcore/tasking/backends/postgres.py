@@ -57,6 +57,7 @@ class PostgresWorker:
                     task = scheduler.claim_next(common.current_worker())
                     if task is not None:
                         runner.execute_task(task)
+                        runner.drop_broken_connections()
                         continue
                     pg.wait_for_notify(self.listen_conn, RESCAN_INTERVAL, (self.wake_r,))
                 except runner.TaskCanceled:
