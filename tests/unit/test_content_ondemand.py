@@ -1,0 +1,154 @@
+"""On-demand and streamed content through the content app, against a real local origin."""
+
+import concurrent.futures
+import hashlib
+import http.client
+import os
+
+import pytest
+import requests
+
+from pulpcore.app.models import Artifact, ContentArtifact
+from tests.fixtures import FixtureServer, make_file_fixture
+from tests.unit.content_support import (
+    AppThread,
+    add_files,
+    distribute,
+    make_remote,
+    make_repository,
+    publish,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+P = "/pulp/content/"
+
+
+@pytest.fixture
+def app():
+    a = AppThread().start()
+    a.wait_cache_ready()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def origin(tmp_path):
+    fixture = make_file_fixture(tmp_path / "origin", count=3, size=300_000)
+    with FixtureServer(fixture.root) as server:
+        yield fixture, server
+
+
+def _setup(origin, policy: str, base_path: str):
+    fixture, server = origin
+    remote = make_remote(server.url, policy=policy)
+    files = {
+        e.relative_path: (fixture.root / e.relative_path).read_bytes() for e in fixture.entries
+    }
+
+    repo = make_repository()
+    version = add_files(repo, files, remote=remote, on_demand=set(files))
+    distribute(base_path, publication=publish(version))
+    return fixture, server, files
+
+
+def _stored(rel: str) -> bool:
+    return ContentArtifact.objects.filter(relative_path=rel, artifact__isnull=False).exists()
+
+
+def test_first_fetch_streams_and_saves_then_storage(app, origin):
+    fixture, server, files = _setup(origin, "on_demand", "od")
+    url = app.url(P + "od/0.iso")
+    assert not _stored("0.iso")
+    r = requests.get(url)
+    assert r.status_code == 200 and r.content == files["0.iso"]
+    assert server.counts.get("0.iso") == 1
+    assert _stored("0.iso")
+    art = Artifact.objects.get(sha256=hashlib.sha256(files["0.iso"]).hexdigest())
+    assert open(art.file.path, "rb").read() == files["0.iso"]
+    r2 = requests.get(url)
+    assert r2.content == files["0.iso"] and r2.headers["ETag"] == f'"{art.sha256}"'
+    assert server.counts.get("0.iso") == 1  # second fetch came from storage
+    r3 = requests.get(url, headers={"Range": "bytes=10-19"})
+    assert r3.status_code == 206 and r3.content == files["0.iso"][10:20]
+
+
+def test_head_on_demand_does_not_download(app, origin):
+    fixture, server, files = _setup(origin, "on_demand", "odh")
+    r = requests.head(app.url(P + "odh/1.iso"))
+    assert r.status_code == 200 and int(r.headers["Content-Length"]) == len(files["1.iso"])
+    assert server.counts.get("1.iso") is None and not _stored("1.iso")
+
+
+def test_listing_shows_on_demand_sizes(app, origin):
+    fixture, server, files = _setup(origin, "on_demand", "odl")
+    text = requests.get(app.url(P + "odl/")).text
+    assert 'href="0.iso"' in text and str(len(files["0.iso"])) in text
+    assert not server.counts
+
+
+def test_concurrent_first_fetches_make_one_download(app, origin):
+    fixture, server, files = _setup(origin, "on_demand", "odc")
+    server.behaviour["delay"] = {"2.iso": 0.5}
+    url = app.url(P + "odc/2.iso")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda _: requests.get(url, timeout=30).content, range(8)))
+    assert all(b == files["2.iso"] for b in bodies)
+    assert server.counts.get("2.iso") == 1
+    assert _stored("2.iso")
+
+
+def test_streamed_policy_never_saves(app, origin):
+    fixture, server, files = _setup(origin, "streamed", "st")
+    url = app.url(P + "st/0.iso")
+    for expected_count in (1, 2):
+        r = requests.get(url)
+        assert r.status_code == 200 and r.content == files["0.iso"]
+        assert server.counts.get("0.iso") == expected_count
+    assert not _stored("0.iso")
+    assert not Artifact.objects.filter(sha256=hashlib.sha256(files["0.iso"]).hexdigest()).exists()
+
+
+def test_corrupt_upstream_is_never_stored_nor_completed(app, origin, tmp_path):
+    fixture, server, files = _setup(origin, "on_demand", "bad")
+    server.behaviour["corrupt"] = {"1.iso"}
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
+    conn.request("GET", P + "bad/1.iso")
+    resp = conn.getresponse()
+    with pytest.raises(http.client.IncompleteRead) as info:
+        resp.read()
+    conn.close()
+    assert len(info.value.partial) < len(files["1.iso"])
+    assert not _stored("1.iso")
+    sha = hashlib.sha256(files["1.iso"]).hexdigest()
+    assert not Artifact.objects.filter(sha256=sha).exists()
+    # nothing left behind in the working directory either
+    from django.conf import settings
+
+    leftovers = [n for n in os.listdir(settings.WORKING_DIRECTORY) if n.endswith(".download")]
+    assert leftovers == []
+    # the origin is fixed: the next request downloads again and succeeds
+    server.behaviour["corrupt"] = set()
+    r = requests.get(app.url(P + "bad/1.iso"))
+    assert r.status_code == 200 and r.content == files["1.iso"]
+    assert server.counts["1.iso"] == 2 and _stored("1.iso")
+
+
+def test_missing_upstream_gives_502(app, origin):
+    fixture, server, files = _setup(origin, "on_demand", "miss")
+    server.behaviour["missing"] = {"0.iso"}
+    r = requests.get(app.url(P + "miss/0.iso"))
+    assert r.status_code == 502 and "remote" in r.text
+    assert not _stored("0.iso")
+
+
+def test_artifact_already_stored_elsewhere_is_reused(app, origin):
+    """Bytes already in storage (another content unit) are linked, not stored twice."""
+    from tests.unit.content_support import make_artifact
+
+    fixture, server, files = _setup(origin, "on_demand", "reuse")
+    existing = make_artifact(files["0.iso"])
+    r = requests.get(app.url(P + "reuse/0.iso"))
+    assert r.content == files["0.iso"]
+    ca = ContentArtifact.objects.get(relative_path="0.iso")
+    assert ca.artifact_id == existing.pk
