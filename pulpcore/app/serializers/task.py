@@ -55,6 +55,13 @@ class GroupProgressReportSerializer(serializers.ModelSerializer):
         fields = ("message", "code", "total", "done", "suffix")
 
 
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "object"}, "readOnly": True}
+)
+class TaskErrorField(serializers.JSONField):
+    """``{"description": ..., "traceback": ...}`` of a failed task (null otherwise)."""
+
+
 class TaskSerializer(ModelSerializer):
     """A task as users poll it: state, timings, error, progress and what it created."""
 
@@ -65,7 +72,7 @@ class TaskSerializer(ModelSerializer):
     unblocked_at = serializers.DateTimeField(read_only=True)
     started_at = serializers.DateTimeField(read_only=True)
     finished_at = serializers.DateTimeField(read_only=True)
-    error = serializers.DictField(child=serializers.JSONField(), read_only=True)
+    error = TaskErrorField(read_only=True)
     worker = RelatedField(read_only=True)
     parent_task = RelatedField(read_only=True)
     child_tasks = serializers.SerializerMethodField()

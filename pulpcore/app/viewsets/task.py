@@ -7,7 +7,7 @@ from django import forms
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -87,6 +87,20 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+@extend_schema_field({"type": "string", "format": "uuid"})
+class UUIDHrefInFilter(HrefOrIdInFilter):
+    """Hrefs or UUIDs, documented as UUIDs like Pulp does."""
+
+
+class StateNeFilter(django_filters.CharFilter):
+    def filter(self, qs, value):
+        if value and value not in TASK_STATES:
+            raise ValidationError(
+                {"state__ne": [f"Unknown state {value!r}; valid: {', '.join(TASK_STATES)}."]}
+            )
+        return super().filter(qs, value)
+
+
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     pass
 
@@ -153,6 +167,7 @@ class ResourceInFilter(django_filters.BaseInFilter, ResourceFilter):
         return qs.filter(q)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "nullable": True})
 class ReservedResourcesRecordFilter(django_filters.CharFilter):
     """``reserved_resources_record``: tasks whose record contains every given entry."""
 
@@ -166,9 +181,7 @@ class ReservedResourcesRecordFilter(django_filters.CharFilter):
 class TaskFilter(BaseFilterSet):
     state = django_filters.ChoiceFilter(choices=[(s, s) for s in TASK_STATES])
     state__in = StateInFilter(field_name="state")
-    state__ne = django_filters.ChoiceFilter(
-        field_name="state", choices=[(s, s) for s in TASK_STATES], exclude=True
-    )
+    state__ne = StateNeFilter(field_name="state", exclude=True)
     name = django_filters.CharFilter()
     name__contains = django_filters.CharFilter(field_name="name", lookup_expr="contains")
     name__in = CharInFilter(field_name="name", lookup_expr="in")
@@ -180,7 +193,7 @@ class TaskFilter(BaseFilterSet):
     locals().update(_datetime_filters("started_at"))
     locals().update(_datetime_filters("finished_at"))
     worker = HrefOrIdFilter(field_name="worker", lookup_expr="exact", expected=Worker)
-    worker__in = HrefOrIdInFilter(field_name="worker", expected=Worker)
+    worker__in = UUIDHrefInFilter(field_name="worker", expected=Worker)
     worker__isnull = StrictBooleanFilter(field_name="worker", lookup_expr="isnull")
     parent_task = HrefOrIdFilter(field_name="parent_task", lookup_expr="exact", expected=Task)
     child_tasks = HrefOrIdFilter(field_name="child_tasks", lookup_expr="exact", expected=Task)
@@ -286,7 +299,9 @@ class TaskViewSet(
         return TaskSerializer
 
     @extend_schema(
-        request=TaskCancelSerializer, responses={200: TaskSerializer, 409: TaskSerializer}
+        operation_id="tasks_cancel",
+        request=TaskCancelSerializer,
+        responses={200: TaskSerializer, 409: TaskSerializer},
     )
     def partial_update(self, request, *args, **kwargs):
         task = self.get_object()
