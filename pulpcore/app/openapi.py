@@ -28,13 +28,15 @@ from django.apps import apps
 from django.conf import settings
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_array_type, build_basic_type
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 
 # Private key that carries the href form of a path from AutoSchema to the generator.
 _HREF_MARKER = "x-pulp-href-path"
@@ -58,6 +60,15 @@ FIELD_SELECTION_PARAMS = [
     {"in": "query", "name": name, "schema": {"type": "array", "items": {"type": "string"}}}
     for name in ("fields", "exclude_fields")
 ]
+# Column ranges of PostgreSQL smallint/integer/bigint as Django reports them.
+_DB_INT_BOUNDS = {
+    -(2**15),
+    2**15 - 1,
+    -(2**31),
+    2**31 - 1,
+    -(2**63),
+    2**63 - 1,
+}
 LOGO = {"url": "https://pulpproject.org/assets/pulp_logo_icon.svg"}
 
 
@@ -136,12 +147,24 @@ class PulpAutoSchema(AutoSchema):
             return ACTION_NAMES.get(action, action)
         return self.method.lower()
 
+    def _endpoint_tokens(self) -> list[str]:
+        """Literal route segments without an extra action's own URL segment."""
+        tokens = path_tokens(self.path)
+        action = getattr(self.view, "action", None)
+        url_path = getattr(getattr(self.view, action, None), "url_path", None) if action else None
+        if url_path:
+            segments = [part for part in url_path.strip("/").split("/") if part]
+            if segments and tokens[-len(segments) :] == segments:
+                tokens = tokens[: -len(segments)]
+        return tokens
+
     def get_operation_id(self) -> str:
-        tokens = [t.replace("-", "_") for t in path_tokens(self.path)]
+        # ``tasks/purge/`` (extra action ``purge``) → ``tasks_purge``, not ``tasks_purge_purge``.
+        tokens = [t.replace("-", "_") for t in self._endpoint_tokens()]
         return "_".join([*tokens, self._action_name()])
 
     def get_tags(self) -> list[str]:
-        tokens = _strip_app_label(path_tokens(self.path))
+        tokens = _strip_app_label(self._endpoint_tokens())
         if not tokens:
             return []
         head, rest = tokens[0].title(), " ".join(t.title() for t in tokens[1:])
@@ -163,6 +186,15 @@ class PulpAutoSchema(AutoSchema):
         if direction == "response" and not name.endswith("Response"):
             name += "Response"
         return name
+
+    # --- fields --------------------------------------------------------------------------------
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        for name, prop in schema.get("properties", {}).items():
+            field = serializer.fields.get(name)
+            if isinstance(field, serializers.IntegerField) and prop.get("type") == "integer":
+                _int64(prop)
+        return schema
 
     # --- security --------------------------------------------------------------------------------
     def get_auth(self) -> list[dict]:
@@ -201,11 +233,29 @@ class PulpAutoSchema(AutoSchema):
                 dict(p) for p in FIELD_SELECTION_PARAMS if ("query", p["name"]) not in present
             ]
         operation["parameters"] = params
+        if "requestBody" in operation:
+            # Pulp marks every request body required, partial updates included.
+            operation["requestBody"]["required"] = True
         href = self._href_path()
         if href is not None:
             operation[_HREF_MARKER] = href
         operation["x-pulp-app-label"] = plugin_label_for(self.view) or "core"
         return operation
+
+
+def _int64(prop: dict) -> None:
+    """Pulp documents every integer field as int64 without the database column's range.
+
+    ModelSerializer copies a column's range into min/max validators (``0..2147483647`` for a
+    positive integer); those bounds are storage details, explicit limits (``minimum: 1``) stay.
+    """
+    prop["format"] = "int64"
+    if prop.get("maximum") in _DB_INT_BOUNDS:
+        del prop["maximum"]
+        if prop.get("minimum") == 0:
+            del prop["minimum"]
+    if prop.get("minimum") in _DB_INT_BOUNDS:
+        del prop["minimum"]
 
 
 class PulpSchemaGenerator(SchemaGenerator):
@@ -252,8 +302,8 @@ class PulpSchemaGenerator(SchemaGenerator):
     def get_schema(self, request=None, public=False):
         schema = super().get_schema(request=request, public=public)
         info = {
-            "title": schema["info"].get("title", "Pulp 3 API"),
-            "version": schema["info"].get("version", "v3"),
+            "title": spectacular_settings.TITLE,
+            "version": spectacular_settings.VERSION,
             "x-logo": LOGO,
             "x-pulp-app-versions": {cfg.label: cfg.version for cfg in pulp_app_configs()},
             "x-pulp-domain-enabled": bool(getattr(settings, "DOMAIN_ENABLED", False)),
@@ -341,3 +391,26 @@ class BasicAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "basic"}
+
+
+class _OperationResponseExtension(OpenApiSerializerExtension):
+    """202 bodies: ``{"task": href}`` / ``{"task_group": href}``, the href documented as a URI."""
+
+    key = "task"
+
+    def map_serializer(self, auto_schema, direction):
+        return {
+            "type": "object",
+            "properties": {self.key: build_basic_type(OpenApiTypes.URI)},
+            "required": [self.key],
+        }
+
+
+class AsyncOperationResponseExtension(_OperationResponseExtension):
+    target_class = "pulpcore.app.serializers.base.AsyncOperationResponseSerializer"
+    key = "task"
+
+
+class TaskGroupOperationResponseExtension(_OperationResponseExtension):
+    target_class = "pulpcore.app.serializers.base.TaskGroupOperationResponseSerializer"
+    key = "task_group"

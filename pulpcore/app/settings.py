@@ -161,6 +161,8 @@ SPECTACULAR_SETTINGS = {
         "Policy692Enum": ["immediate", "on_demand", "streamed"],
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Free-form objects are a bare {"type": "object"} in Pulp's document.
+    "GENERIC_ADDITIONAL_PROPERTIES": None,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
