@@ -195,6 +195,13 @@ def test_pulp_href_in_and_pulp_id_in(client):
     assert client.get(URL, {"pulp_id__in": "nope"}).status_code == 400
     r = client.get(URL, {"pulp_href__in": "/pulp/api/v3/artifacts/nope/"})
     assert r.status_code == 400 and "pulp_href__in" in r.json()
+    r = client.get(URL, {"pulp_href__in": f"/pulp/api/v3/workers/{uuid.uuid4()}/"})
+    assert r.status_code == 400 and "is not a" in r.json()["pulp_href__in"][0]
+    r = client.get(URL, {"pulp_href__in": "/pulp/api/v3/no-such-endpoint/"})
+    assert r.status_code == 400
+    # Hrefs of artifacts that do not exist simply match nothing.
+    r = client.get(URL, {"pulp_href__in": f"{URL}{uuid.uuid4()}/"})
+    assert r.status_code == 200 and r.json()["count"] == 0
 
 
 def test_q_expression(client):

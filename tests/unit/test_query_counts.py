@@ -48,6 +48,17 @@ PINS: list[tuple[str, Callable[[int], None], int]] = [
 ]
 
 
+def test_href_filter_does_not_query_per_href():
+    admin = get_user_model().objects.create(username="admin", is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    make_artifacts(30)
+    hrefs = [f"{API}artifacts/{pk}/" for pk in Artifact.objects.values_list("pk", flat=True)]
+    few = count_queries(client, f"{API}artifacts/?pulp_href__in={','.join(hrefs[:2])}")
+    many = count_queries(client, f"{API}artifacts/?pulp_href__in={','.join(hrefs)}")
+    assert few == many <= 4
+
+
 def count_queries(client: Client, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         r = client.get(url)
