@@ -48,7 +48,7 @@ class ArtifactsDictField(serializers.DictField):
         return out
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
+@extend_schema_field({"type": "object"})
 class _ArtifactsField(ArtifactsDictField):
     pass
 
@@ -76,7 +76,7 @@ class SingleArtifactContentSerializer(ModelSerializer):
     """Content with exactly one file, given as an artifact href and stored at relative_path."""
 
     artifact = SingleContentArtifactField(types=Artifact, required=False)
-    relative_path = serializers.CharField(min_length=1)
+    relative_path = serializers.CharField()
 
     class Meta:
         model = Content

@@ -45,9 +45,7 @@ class RepositorySerializer(ModelSerializer):
     latest_version_href = LatestVersionHrefField()
     name = serializers.CharField(validators=[UniqueValidator(queryset=Repository.objects.all())])
     description = serializers.CharField(required=False, allow_null=True)
-    retain_repo_versions = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=2**31 - 1
-    )
+    retain_repo_versions = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     remote = RelatedField(types=Remote, required=False, allow_null=True)
 
     class Meta:
@@ -73,12 +71,17 @@ class RepositorySerializer(ModelSerializer):
         return remote
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}})
+class _SummaryDictField(serializers.DictField):
+    """``{pulp_type: {"count": n, "href": list_url}}``."""
+
+
 class ContentSummarySerializer(serializers.Serializer):
     """Per content type: how many units a version added, removed and holds, with list hrefs."""
 
-    added = serializers.DictField(child=serializers.DictField())
-    removed = serializers.DictField(child=serializers.DictField())
-    present = serializers.DictField(child=serializers.DictField())
+    added = _SummaryDictField()
+    removed = _SummaryDictField()
+    present = _SummaryDictField()
 
     class Meta:
         ref_name = "ContentSummary"
@@ -130,6 +133,15 @@ class HiddenFieldsField(serializers.Field):
         ]
 
 
+@extend_schema_field({"type": "array", "items": {"type": "object"}})
+class HeadersField(serializers.ListField):
+    """``headers``: a list of one-entry ``{name: value}`` objects sent with every request."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.DictField())
+        super().__init__(**kwargs)
+
+
 def _text(**kwargs) -> serializers.CharField:
     kwargs.setdefault("required", False)
     kwargs.setdefault("allow_null", True)
@@ -155,21 +167,15 @@ class RemoteSerializer(ModelSerializer):
     username = _text(write_only=True)
     password = _text(write_only=True)
     pulp_labels = LabelsField()
-    download_concurrency = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=2**31 - 1
-    )
-    max_retries = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
-    )
+    download_concurrency = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    max_retries = serializers.IntegerField(required=False, allow_null=True)
     policy = serializers.ChoiceField(choices=Remote.POLICY_CHOICES, default=Remote.IMMEDIATE)
     total_timeout = _seconds()
     connect_timeout = _seconds()
     sock_connect_timeout = _seconds()
     sock_read_timeout = _seconds()
-    headers = serializers.ListField(child=serializers.DictField(), required=False)
-    rate_limit = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
-    )
+    headers = HeadersField(required=False)
+    rate_limit = serializers.IntegerField(required=False, allow_null=True)
     hidden_fields = HiddenFieldsField()
 
     class Meta:
@@ -221,6 +227,16 @@ class RemoteSerializer(ModelSerializer):
             raise serializers.ValidationError(
                 "Give proxy credentials in proxy_username and proxy_password, not in the URL."
             )
+        return value
+
+    def validate_max_retries(self, value):
+        if value is not None and value < 0:
+            raise serializers.ValidationError("Ensure this value is greater than or equal to 0.")
+        return value
+
+    def validate_rate_limit(self, value):
+        if value is not None and value < 0:
+            raise serializers.ValidationError("Ensure this value is greater than or equal to 0.")
         return value
 
     def validate_headers(self, value: list) -> list:
@@ -354,7 +370,7 @@ class RepairSerializer(serializers.Serializer):
 class SetLabelSerializer(serializers.Serializer):
     """Body and answer of ``set_label/``."""
 
-    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", min_length=1)
+    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$")
     value = serializers.CharField(allow_null=True, allow_blank=True)
 
     class Meta:
@@ -364,7 +380,7 @@ class SetLabelSerializer(serializers.Serializer):
 class UnsetLabelSerializer(serializers.Serializer):
     """Body of ``unset_label/``; the answer adds the value that was removed."""
 
-    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", min_length=1)
+    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$")
     value = serializers.CharField(read_only=True)
 
     class Meta:

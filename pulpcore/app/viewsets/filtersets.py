@@ -11,6 +11,8 @@ import django_filters
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from pulpcore.app import util
@@ -65,11 +67,27 @@ def resolve_or_400(href: str, expected, field: str):
         raise ValidationError({field: [str(exc)]})
 
 
-def _type_choices(master: type[MasterModel]):
-    def choices():
-        return sorted((m.get_pulp_type(), m.get_pulp_type()) for m in master.detail_models())
+# Types the 3.49 API names in its ``pulp_type`` enums that are not (yet) detail models here; they
+# stay valid filter values (matching nothing) so clients built against that document keep working.
+DOCUMENTED_TYPES: dict[str, tuple[str, ...]] = {
+    "Content": ("core.publishedmetadata",),
+    "Distribution": ("core.artifact",),
+    "ContentGuard": (
+        "certguard.rhsm",
+        "certguard.x509",
+        "core.composite",
+        "core.content_redirect",
+        "core.header",
+        "core.rbac",
+    ),
+}
 
-    return choices
+
+def _type_choices(master: type[MasterModel]) -> list[tuple[str, str]]:
+    """Installed detail types of ``master`` (viewsets load after every app's models)."""
+    names = {m.get_pulp_type() for m in master.detail_models()}
+    names.update(DOCUMENTED_TYPES.get(master.__name__, ()))
+    return [(n, n) for n in sorted(names)]
 
 
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
@@ -150,7 +168,12 @@ class OrphanedForFilter(django_filters.NumberFilter):
     def filter(self, qs, value):
         if value is None:
             return qs
-        cutoff = timezone.now() - timedelta(minutes=float(value))
+        minutes = float(value)
+        if minutes == -1:
+            from django.conf import settings
+
+            minutes = float(getattr(settings, "ORPHAN_PROTECTION_TIME", 1440))
+        cutoff = timezone.now() - timedelta(minutes=minutes)
         in_repos = RepositoryContent.objects.values("content_id")
         return qs.exclude(pk__in=in_repos).filter(timestamp_of_interest__lte=cutoff)
 
@@ -219,12 +242,12 @@ class RepositoryWithContentFilter(ContentHrefFilter):
         return qs.filter(pk__in=keep)
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class HrefOrIdFilter(django_filters.CharFilter):
     """A relation given as an href, a bare UUID, or ``null``."""
 
-    def __init__(self, *args, model=None, many: bool = False, **kwargs):
+    def __init__(self, *args, model=None, **kwargs):
         self.model = model
-        self.many = many
         super().__init__(*args, **kwargs)
 
     def _pk(self, value: str):
@@ -235,12 +258,30 @@ class HrefOrIdFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        if self.many:
-            pks = [self._pk(v.strip()) for v in value.split(",") if v.strip()]
-            return qs.filter(**{f"{self.field_name}__in": pks})
         if value == "null":
             return qs.filter(**{f"{self.field_name}__isnull": True})
         return qs.filter(**{self.field_name: self._pk(value)})
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class HrefOrIdInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Comma-separated hrefs or UUIDs of related objects."""
+
+    def __init__(self, *args, model=None, **kwargs):
+        self.model = model
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        pks = []
+        for item in value:
+            item = item.strip()
+            if util.is_uuid(item):
+                pks.append(item)
+            elif item:
+                pks.append(resolve_or_400(item, self.model, self.field_name).pk)
+        return qs.filter(**{f"{self.field_name}__in": pks})
 
 
 def number_filters(field: str) -> dict:
@@ -310,7 +351,11 @@ class ContentFilter(BaseFilterSet):
 GenericContentFilter = _build(
     "GenericContentFilter",
     (ContentFilter,),
-    PulpTypeFilterMixin.type_filters(Content),
+    {
+        **PulpTypeFilterMixin.type_filters(Content),
+        # Units of different types share only their key as a meaningful sort order.
+        "ordering": django_filters.OrderingFilter(fields=[("pk", "pk")]),
+    },
     Content,
 )
 
@@ -394,10 +439,15 @@ class _RepositoryOfPublicationFilter(django_filters.CharFilter):
         return qs.filter(repository_version__repository_id=repo.pk)
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class _VersionOfPublicationFilter(django_filters.CharFilter):
+    """A repository version href (or its UUID)."""
+
     def filter(self, qs, value):
         if not value:
             return qs
+        if util.is_uuid(value):
+            return qs.filter(repository_version_id=value)
         version = resolve_or_400(value, RepositoryVersion, "repository_version")
         return qs.filter(repository_version_id=version.pk)
 
@@ -461,7 +511,7 @@ DistributionFilter = _build(
         "base_path__in": CharInFilter(field_name="base_path", lookup_expr="in"),
         "pulp_label_select": LabelSelectFilter(),
         "repository": HrefOrIdFilter(model=Repository, field_name="repository"),
-        "repository__in": HrefOrIdFilter(model=Repository, field_name="repository", many=True),
+        "repository__in": HrefOrIdInFilter(model=Repository, field_name="repository"),
         "with_content": DistributionWithContentFilter(),
         "ordering": ordering_filter(Distribution),
         "__doc__": "Distributions by name, base path, labels, repository and served content.",

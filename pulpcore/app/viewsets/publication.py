@@ -1,6 +1,8 @@
 """Publications, distributions and content guards: plugin bases and generic lists."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
+from rest_framework.decorators import action
 
 from pulpcore.app.models import ContentGuard, Distribution, Publication
 from pulpcore.app.serializers.publication import (
@@ -8,6 +10,7 @@ from pulpcore.app.serializers.publication import (
     DistributionSerializer,
     PublicationSerializer,
 )
+from pulpcore.app.serializers.repository import SetLabelSerializer, UnsetLabelSerializer
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
 from pulpcore.app.viewsets.filtersets import (
     ContentGuardFilter,
@@ -86,6 +89,16 @@ class DistributionViewSet(
 
     def get_queryset(self):
         return super().get_queryset().order_by("-pulp_created")
+
+    @extend_schema(request=SetLabelSerializer, responses={200: SetLabelSerializer})
+    @action(detail=True, methods=["post"], serializer_class=SetLabelSerializer)
+    def set_label(self, request, *args, **kwargs):
+        return LabelsMixin.set_label(self, request, *args, **kwargs)
+
+    @extend_schema(request=UnsetLabelSerializer, responses={200: UnsetLabelSerializer})
+    @action(detail=True, methods=["post"], serializer_class=UnsetLabelSerializer)
+    def unset_label(self, request, *args, **kwargs):
+        return LabelsMixin.unset_label(self, request, *args, **kwargs)
 
 
 class ListDistributionViewSet(ListOnlyViewSet):
