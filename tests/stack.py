@@ -162,6 +162,28 @@ class Stack:
             wait=lambda: requests.get(self.url("status/"), timeout=2).status_code == 200,
         )
 
+    def start_content(self, workers: int = 1, gunicorn: bool = False):
+        """Start ``pulp-content`` (or gunicorn with the aiohttp worker) on ``content_port``."""
+        bind = f"127.0.0.1:{self.content_port}"
+        if gunicorn:
+            argv = [
+                "gunicorn",
+                "pulpcore.content:server",
+                "--worker-class",
+                "aiohttp.GunicornWebWorker",
+                "--bind",
+                bind,
+                "--workers",
+                str(workers),
+            ]
+        else:
+            argv = ["pulp-content", "--bind", bind, "--workers", str(workers)]
+        return self.start(
+            "content",
+            argv,
+            wait=lambda: requests.get(self.content_origin + "/pulp/content/", timeout=2).ok,
+        )
+
     def online_workers(self) -> list[str]:
         """Names of task workers with a fresh heartbeat (read straight from the database)."""
         with closing(self._db()) as conn, conn.cursor() as cur:
