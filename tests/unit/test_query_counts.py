@@ -17,7 +17,16 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pulpcore.app.models import AppStatus, Artifact, Task, Worker
+from pulpcore.app.models import (
+    AppStatus,
+    Artifact,
+    CreatedResource,
+    GroupProgressReport,
+    ProgressReport,
+    Task,
+    TaskGroup,
+    Worker,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +48,32 @@ def make_online_processes(n: int) -> None:
         AppStatus.objects.create(app_type="content", name=f"content-{uuid.uuid4()}")
 
 
+def make_tasks(n: int) -> None:
+    """``n`` finished tasks, each in a group, run by a worker, with progress and an artifact."""
+    from django.contrib.contenttypes.models import ContentType
+
+    make_artifacts(n)
+    artifacts = list(Artifact.objects.order_by("-pulp_created")[:n])
+    artifact_type = ContentType.objects.get_for_model(Artifact)
+    for artifact in artifacts:
+        group = TaskGroup.objects.create(description="g", all_tasks_dispatched=True)
+        GroupProgressReport.objects.create(task_group=group, message="m", code="c", total=1)
+        worker = Worker.objects.create(name=f"worker-{uuid.uuid4()}")
+        parent = Task.objects.create(name="parent", state="completed", worker=worker)
+        task = Task.objects.create(
+            name="t", state="completed", worker=worker, task_group=group, parent_task=parent
+        )
+        ProgressReport.objects.create(task=task, message="m", code="c", total=3, done=3)
+        CreatedResource.objects.create(task=task, content_type=artifact_type, object_id=artifact.pk)
+
+
 # endpoint, factory making N objects it lists, most queries allowed for one request
 # (session auth: 2 queries for session + user; then count + page, or the status queries).
 PINS: list[tuple[str, Callable[[int], None], int]] = [
     ("artifacts/", make_artifacts, 4),
     ("artifacts/?ordering=-size&fields=pulp_href,size", make_artifacts, 4),
-    ("status/", make_online_processes, 5),
+    ("status/", make_online_processes, 4),
+    ("tasks/", make_tasks, 8),
 ]
 
 
