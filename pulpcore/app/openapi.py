@@ -40,6 +40,7 @@ from rest_framework import serializers, viewsets
 
 # Private key that carries the href form of a path from AutoSchema to the generator.
 _HREF_MARKER = "x-pulp-href-path"
+_BINDING_MARKER = "x-pulp-binding-id"
 
 # Viewset action → the verb Pulp uses in operationIds.
 ACTION_NAMES = {
@@ -158,10 +159,13 @@ class PulpAutoSchema(AutoSchema):
                 tokens = tokens[: -len(segments)]
         return tokens
 
-    def get_operation_id(self) -> str:
+    def _derived_operation_id(self) -> str:
         # ``tasks/purge/`` (extra action ``purge``) → ``tasks_purge``, not ``tasks_purge_purge``.
         tokens = [t.replace("-", "_") for t in self._endpoint_tokens()]
         return "_".join([*tokens, self._action_name()])
+
+    def get_operation_id(self) -> str:
+        return self._derived_operation_id()
 
     def get_tags(self) -> list[str]:
         tokens = _strip_app_label(self._endpoint_tokens())
@@ -240,6 +244,9 @@ class PulpAutoSchema(AutoSchema):
         if href is not None:
             operation[_HREF_MARKER] = href
         operation["x-pulp-app-label"] = plugin_label_for(self.view) or "core"
+        # ``?bindings``: the bare action, unless the operationId was set explicitly.
+        derived = operation["operationId"] == self._derived_operation_id()
+        operation[_BINDING_MARKER] = self._action_name() if derived else operation["operationId"]
         return operation
 
 
@@ -294,8 +301,6 @@ class PulpSchemaGenerator(SchemaGenerator):
                     at = next((i for i, p in enumerate(params) if p["in"] != "header"), len(params))
                     params.insert(at, param)
                     operation["parameters"] = params
-                if flags["bindings"]:
-                    operation["operationId"] = _binding_name(operation["operationId"], path)
                 result.setdefault(key, {})[method] = operation
         return result
 
@@ -314,6 +319,13 @@ class PulpSchemaGenerator(SchemaGenerator):
         else:
             schema["servers"] = [{"url": "http://localhost:24817/"}]
         schema.pop("security", None)
+        bindings = self._flags(request)["bindings"]
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                binding = operation.pop(_BINDING_MARKER, None)
+                if bindings and binding:
+                    # Bare names repeat across endpoints, as in Pulp's bindings variant.
+                    operation["operationId"] = binding
         schema["paths"] = strip_prose(schema["paths"])
         schema["components"] = strip_prose(schema.get("components", {}))
         for methods in schema["paths"].values():
@@ -321,16 +333,6 @@ class PulpSchemaGenerator(SchemaGenerator):
                 for response in operation.get("responses", {}).values():
                     response["description"] = ""
         return schema
-
-
-def _binding_name(operation_id: str, path: str) -> str:
-    """The bare action of an operationId (``repositories_file_file_sync`` → ``sync``)."""
-    if operation_id in ("status_read", "tasks_cancel"):
-        return operation_id
-    prefix = "_".join(t.replace("-", "_") for t in path_tokens(path))
-    if prefix and operation_id.startswith(prefix + "_"):
-        return operation_id[len(prefix) + 1 :]
-    return operation_id
 
 
 _PROSE_KEYS = {"description", "summary", "example", "examples", "title"}

@@ -71,6 +71,16 @@ def operations(document: dict) -> dict[str, tuple[str, str, dict]]:
     return result
 
 
+def operations_with_duplicates(document: dict) -> list[str]:
+    """Every operationId in document order (the bindings variant repeats bare names)."""
+    return [
+        operation.get("operationId", "")
+        for item in document.get("paths", {}).values()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
 def pending_ids() -> list[str]:
     """operationIds listed in ``pending_operations.txt`` (comments and blanks dropped)."""
     lines = PENDING_PATH.read_text().splitlines() if PENDING_PATH.exists() else []

@@ -180,3 +180,10 @@ def test_pulp_glue_version_gate(app):
     from packaging.version import Version
 
     assert Version(c.ours()["info"]["x-pulp-app-versions"][app]) >= Version("3.49.0")
+
+
+def test_bindings_variant_uses_bare_action_names():
+    ids = [op_id for op_id in c.operations_with_duplicates(c.served_document("?bindings=1"))]
+    assert "status_read" in ids
+    assert "list" in ids and "read" in ids
+    assert not any(i.startswith("artifacts_") for i in ids)
