@@ -21,3 +21,9 @@ from pulpcore.app.serializers.task import (  # noqa: F401, E402
     TaskSerializer,
     WorkerSerializer,
 )
+from pulpcore.app.serializers.upload import (  # noqa: F401, E402
+    UploadChunkSerializer,
+    UploadCommitSerializer,
+    UploadDetailSerializer,
+    UploadSerializer,
+)

@@ -7,18 +7,12 @@ from pulpcore.app.viewsets.base import (  # noqa: F401
     NamedModelViewSet,
     ReadOnlyNamedModelViewSet,
 )
-from pulpcore.app.viewsets.task import (  # noqa: F401, E402
-    TaskFilter,
-    TaskGroupViewSet,
-    TaskViewSet,
-    WorkerFilter,
-    WorkerViewSet,
-)
 from pulpcore.app.viewsets.content import (  # noqa: F401, E402
     ContentViewSet,
     ListContentViewSet,
     ReadOnlyContentViewSet,
 )
+from pulpcore.app.viewsets.orphans import OrphansCleanupViewSet  # noqa: F401, E402
 from pulpcore.app.viewsets.publication import (  # noqa: F401, E402
     ContentGuardViewSet,
     DistributionViewSet,
@@ -35,3 +29,11 @@ from pulpcore.app.viewsets.repository import (  # noqa: F401, E402
     RepositoryVersionViewSet,
     RepositoryViewSet,
 )
+from pulpcore.app.viewsets.task import (  # noqa: F401, E402
+    TaskFilter,
+    TaskGroupViewSet,
+    TaskViewSet,
+    WorkerFilter,
+    WorkerViewSet,
+)
+from pulpcore.app.viewsets.upload import UploadFilter, UploadViewSet  # noqa: F401, E402

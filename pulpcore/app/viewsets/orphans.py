@@ -1,0 +1,72 @@
+"""orphans/cleanup/: remove unused content and artifacts in a task."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+
+from pulpcore.app import util
+from pulpcore.app.models import Content
+from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
+from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.mixins import OperationPostponedResponse
+
+
+class OrphansCleanupSerializer(serializers.Serializer):
+    content_hrefs = serializers.ListField(child=serializers.JSONField(), required=False)
+    orphan_protection_time = serializers.IntegerField(required=False, allow_null=True)
+
+    class Meta:
+        ref_name = "OrphansCleanup"
+
+    def validate_orphan_protection_time(self, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise serializers.ValidationError("orphan_protection_time must be 0 or more minutes.")
+        return value
+
+    def validate_content_hrefs(self, value: list) -> list[str]:
+        pks, errors = [], []
+        for href in value:
+            if not isinstance(href, str):
+                errors.append(f"{href!r} is not an href.")
+                continue
+            try:
+                pks.append(str(util.resolve_href(href, Content).pk))
+            except util.HrefError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return pks
+
+
+class OrphansCleanupViewSet(NamedModelViewSet):
+    """Only the ``cleanup`` action; owns no hrefs."""
+
+    endpoint_name = "orphans"
+    queryset = Content.objects.none()
+    owns_hrefs = False
+    serializer_class = OrphansCleanupSerializer
+    filterset_class = None
+
+    @extend_schema(
+        operation_id="orphans_cleanup_cleanup",
+        tags=["Orphans: Cleanup"],
+        request=OrphansCleanupSerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def cleanup(self, request):
+        from pulpcore.tasking.dispatch import dispatch
+
+        body = OrphansCleanupSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        pks = body.validated_data.get("content_hrefs")
+        task = dispatch(
+            "pulpcore.app.tasks.orphan.orphan_cleanup",
+            kwargs={
+                "content_pks": pks,
+                "orphan_protection_time": body.validated_data.get("orphan_protection_time"),
+            },
+            # Nothing may add content to a repository while we decide what is orphaned.
+            exclusive_resources=["/pulp/api/v3/orphans/cleanup/"],
+        )
+        return OperationPostponedResponse(task, request)

@@ -1,0 +1,171 @@
+"""uploads/ (chunks with Content-Range, commit checks sha256) and orphans/cleanup/."""
+
+import hashlib
+import os
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from pulpcore.app.models import Artifact, Task, Upload, Worker
+from pulpcore.tasking import runner, scheduler
+
+pytestmark = pytest.mark.django_db
+API = "/pulp/api/v3/"
+
+
+@pytest.fixture
+def client():
+    admin = get_user_model().objects.create(username="admin", is_superuser=True)
+    c = Client()
+    c.force_login(admin)
+    return c
+
+
+def run_task_of(resp) -> Task:
+    assert resp.status_code == 202, resp.content
+    task_id = resp.json()["task"].rstrip("/").split("/")[-1]
+    worker, _ = Worker.objects.get_or_create(name="unit")
+    task = scheduler.claim(task_id, worker)
+    runner.execute_task(task)
+    task.refresh_from_db()
+    return task
+
+
+def put_chunk(client, href, data: bytes, start: int, total: int, sha=None, header=None):
+    body = {"file": SimpleUploadedFile("chunk", data)}
+    if sha is not False:
+        body["sha256"] = sha or hashlib.sha256(data).hexdigest()
+    rng = header or f"bytes {start}-{start + len(data) - 1}/{total}"
+    return client.put(
+        href, data=_multipart(body), content_type=MULTIPART, headers={"Content-Range": rng}
+    )
+
+
+MULTIPART = "multipart/form-data; boundary=BoUnDaRy"
+
+
+def _multipart(fields: dict) -> bytes:
+    from django.test.client import encode_multipart
+
+    return encode_multipart("BoUnDaRy", fields)
+
+
+def test_chunked_upload_commit_creates_artifact(client):
+    data = os.urandom(2500)
+    resp = client.post(f"{API}uploads/", {"size": len(data)}, content_type="application/json")
+    assert resp.status_code == 201, resp.content
+    href = resp.json()["pulp_href"]
+    # out of order chunks are fine
+    assert put_chunk(client, href, data[1000:], 1000, len(data)).status_code == 200
+    assert put_chunk(client, href, data[:1000], 0, len(data)).status_code == 200
+    detail = client.get(href).json()
+    assert sorted((c["offset"], c["size"]) for c in detail["chunks"]) == [(0, 1000), (1000, 1500)]
+    sha = hashlib.sha256(data).hexdigest()
+    task = run_task_of(client.post(f"{href}commit/", {"sha256": sha}, "application/json"))
+    assert task.state == "completed", task.error
+    artifact = Artifact.objects.get(sha256=sha)
+    assert [c.content_object for c in task.created_resources.all()] == [artifact]
+    with open(os.path.join(settings.MEDIA_ROOT, artifact.file.name), "rb") as fp:
+        assert fp.read() == data
+    assert not Upload.objects.exists()
+
+
+def test_commit_with_wrong_sha256_fails_and_stores_nothing(client):
+    data = os.urandom(100)
+    href = client.post(f"{API}uploads/", {"size": 100}, "application/json").json()["pulp_href"]
+    put_chunk(client, href, data, 0, 100)
+    task = run_task_of(client.post(f"{href}commit/", {"sha256": "0" * 64}, "application/json"))
+    assert task.state == "failed"
+    assert "does not match" in task.error["description"]
+    assert not Artifact.objects.exists()
+    assert Upload.objects.exists()
+
+
+def test_commit_of_incomplete_upload_fails_clearly(client):
+    href = client.post(f"{API}uploads/", {"size": 100}, "application/json").json()["pulp_href"]
+    put_chunk(client, href, b"x" * 50, 0, 100)
+    task = run_task_of(client.post(f"{href}commit/", {"sha256": "a" * 64}, "application/json"))
+    assert task.state == "failed" and "50 of 100 bytes" in task.error["description"]
+
+
+@pytest.mark.parametrize(
+    "header,data,sha,fragment",
+    [
+        (None, b"abc", False, "Content-Range"),
+        ("bytes=0-2/10", b"abc", False, "Malformed"),
+        ("bytes 0-2/11", b"abc", False, "differs"),
+        ("bytes 8-10/10", b"abc", False, "past"),
+        ("bytes 0-3/10", b"abc", False, "announces"),
+        ("bytes 0-2/10", b"abc", "f" * 64, "sha256"),
+    ],
+)
+def test_bad_chunks_are_400(client, header, data, sha, fragment):
+    href = client.post(f"{API}uploads/", {"size": 10}, "application/json").json()["pulp_href"]
+    body = {"file": SimpleUploadedFile("c", data)}
+    if sha:
+        body["sha256"] = sha
+    headers = {"Content-Range": header} if header else {}
+    resp = client.put(href, data=_multipart(body), content_type=MULTIPART, headers=headers)
+    assert resp.status_code == 400, resp.content
+    assert fragment in resp.content.decode()
+    assert client.get(href).json()["chunks"] == []
+
+
+def test_upload_bad_input_and_delete(client):
+    assert client.post(f"{API}uploads/", {"size": 0}, "application/json").status_code == 400
+    assert client.post(f"{API}uploads/", {}, "application/json").status_code == 400
+    href = client.post(f"{API}uploads/", {"size": 5}, "application/json").json()["pulp_href"]
+    resp = client.post(f"{href}commit/", {"sha256": "nothex"}, "application/json")
+    assert resp.status_code == 400 and "sha256" in resp.json()
+    assert client.get(f"{API}uploads/?size__gt=4").json()["count"] == 1
+    assert client.get(f"{API}uploads/?size__lt=4").json()["count"] == 0
+    assert client.delete(href).status_code == 204
+    assert client.get(href).status_code == 404
+
+
+def _artifact(data: bytes, age_minutes: int = 0) -> Artifact:
+    from pulpcore.app.models.content import new_temp_path
+
+    path = new_temp_path()
+    with open(path, "wb") as fp:
+        fp.write(data)
+    art = Artifact.init_and_validate(path)
+    art.save_with_file(path)
+    if age_minutes:
+        Artifact.objects.filter(pk=art.pk).update(
+            timestamp_of_interest=timezone.now() - timedelta(minutes=age_minutes)
+        )
+    return art
+
+
+def test_orphan_cleanup_removes_old_unused_artifacts_and_files(client):
+    old = _artifact(os.urandom(10), age_minutes=120)
+    fresh = _artifact(os.urandom(10))
+    old_path = os.path.join(settings.MEDIA_ROOT, old.file.name)
+    assert os.path.exists(old_path)
+    task = run_task_of(
+        client.post(f"{API}orphans/cleanup/", {"orphan_protection_time": 60}, "application/json")
+    )
+    assert task.state == "completed", task.error
+    assert not Artifact.objects.filter(pk=old.pk).exists()
+    assert not os.path.exists(old_path)
+    assert Artifact.objects.filter(pk=fresh.pk).exists()
+    codes = sorted(p.code for p in task.progress_reports.all())
+    assert codes == ["clean-up.artifacts", "clean-up.content"]
+    task = run_task_of(
+        client.post(f"{API}orphans/cleanup/", {"orphan_protection_time": 0}, "application/json")
+    )
+    assert not Artifact.objects.exists()
+
+
+def test_orphan_cleanup_bad_input(client):
+    resp = client.post(f"{API}orphans/cleanup/", {"content_hrefs": ["/nope/"]}, "application/json")
+    assert resp.status_code == 400 and "content_hrefs" in resp.json()
+    resp = client.post(f"{API}orphans/cleanup/", {"orphan_protection_time": -1}, "application/json")
+    assert resp.status_code == 400 and "orphan_protection_time" in resp.json()
+    assert not Task.objects.exists()
