@@ -40,6 +40,16 @@ class EchoView(APIView):
         return Response(s.validated_data)
 
 
+class DuplicateView(APIView):
+    """Violates a unique constraint the way a racing request would."""
+
+    def post(self, request):
+        sha = "d" * 64
+        for _ in range(2):
+            Artifact.objects.create(file=f"artifact/dd/{sha[2:]}", size=1, sha256=sha)
+        return Response({})
+
+
 class BoomView(APIView):
     def get(self, request):
         raise RuntimeError("unexpected failure in a view")
@@ -48,6 +58,7 @@ class BoomView(APIView):
 urlpatterns = [
     path("test-only/echo/", EchoView.as_view()),
     path("test-only/boom/", BoomView.as_view()),
+    path("test-only/duplicate/", DuplicateView.as_view()),
     path("", include("pulpcore.app.urls")),
 ]
 
@@ -196,3 +207,13 @@ def test_json_body_on_every_writable_endpoint_is_never_500(client):
         assert isinstance(json.loads(r.content), dict)
         tried += 1
     assert tried >= 1  # artifacts/ at least
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_integrity_error_is_409_naming_the_value(client):
+    r = client.post("/test-only/duplicate/")
+    assert r.status_code == 409
+    assert r.json() == {
+        "detail": f"The request conflicts with existing data: Key (sha256)=({'d' * 64}) "
+        "already exists."
+    }
