@@ -26,6 +26,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldError
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
@@ -33,7 +34,11 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_array_type, build_basic_type
+from drf_spectacular.plumbing import (
+    build_array_type,
+    build_basic_type,
+    follow_model_field_lookup,
+)
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers, viewsets
@@ -200,6 +205,31 @@ class PulpAutoSchema(AutoSchema):
                 _int64(prop)
         return schema
 
+    def _resolve_path_parameters(self, variables):
+        params = super()._resolve_path_parameters(variables)
+        model = getattr(getattr(self.view, "queryset", None), "model", None)
+        for param in params:
+            schema = param.get("schema", {})
+            if model is None or schema.get("pattern") != "^[^/]+$":
+                continue
+            # Our routes match any segment; document the model field's type as Pulp does
+            # (``number`` → int64, ``repository_pk`` → uuid) for the ``?pk_path`` variant.
+            name = param["name"]
+            if name in (self.view.lookup_field, getattr(self.view, "lookup_url_kwarg", None)):
+                name = self.view.lookup_field
+            elif name.endswith("_pk"):
+                name = f"{name[:-3]}_id"
+            try:
+                field = follow_model_field_lookup(model, name)
+            except FieldError:
+                continue
+            resolved = self._map_model_field(field, direction=None)
+            if resolved.get("type") == "integer":
+                _int64(resolved)
+            resolved.pop("description", None)
+            param["schema"] = resolved
+        return params
+
     # --- security --------------------------------------------------------------------------------
     def get_auth(self) -> list[dict]:
         auths = [a for a in super().get_auth() if a]
@@ -236,7 +266,7 @@ class PulpAutoSchema(AutoSchema):
             params += [
                 dict(p) for p in FIELD_SELECTION_PARAMS if ("query", p["name"]) not in present
             ]
-        operation["parameters"] = params
+        operation["parameters"] = _ordered_parameters(params)
         if "requestBody" in operation:
             # Pulp marks every request body required, partial updates included.
             operation["requestBody"]["required"] = True
@@ -248,6 +278,15 @@ class PulpAutoSchema(AutoSchema):
         derived = operation["operationId"] == self._derived_operation_id()
         operation[_BINDING_MARKER] = self._action_name() if derived else operation["operationId"]
         return operation
+
+
+def _ordered_parameters(params: list[dict]) -> list[dict]:
+    """Parameters by name (as drf-spectacular sorts them), field selection last (as Pulp)."""
+    selection = {p["name"] for p in FIELD_SELECTION_PARAMS}
+    tail = [p for p in params if p["in"] == "query" and p["name"] in selection]
+    rest = [p for p in params if p not in tail]
+    tail.sort(key=lambda p: p["name"] != "fields")
+    return sorted(rest, key=lambda p: p["name"]) + tail
 
 
 def _int64(prop: dict) -> None:
@@ -298,9 +337,7 @@ class PulpSchemaGenerator(SchemaGenerator):
                 if href is not None and not flags["pk_path"]:
                     key, param = href
                     params = [p for p in operation["parameters"] if p["in"] != "path"]
-                    at = next((i for i, p in enumerate(params) if p["in"] != "header"), len(params))
-                    params.insert(at, param)
-                    operation["parameters"] = params
+                    operation["parameters"] = _ordered_parameters([*params, param])
                 result.setdefault(key, {})[method] = operation
         return result
 
