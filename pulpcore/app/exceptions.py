@@ -28,7 +28,8 @@ def _integrity_detail(exc: IntegrityError) -> str:
         count = len(blockers)
         return (
             "The object cannot be deleted because "
-            f"{count} other object{'s' if count != 1 else ''} still refer to it."
+            f"{count} other {'object still refers' if count == 1 else 'objects still refer'} "
+            "to it."
         )
     diag = getattr(getattr(exc, "__cause__", None), "diag", None)
     detail = getattr(diag, "message_detail", None)

@@ -50,6 +50,20 @@ class DuplicateView(APIView):
         return Response({})
 
 
+class ProtectedDeleteView(APIView):
+    """Deletes an artifact that content still uses, bypassing the artifacts endpoint's check."""
+
+    def delete(self, request):
+        from pulp_file.app.models import FileContent
+        from pulpcore.app.models import ContentArtifact
+
+        art = make_artifacts(1)[0]
+        content = FileContent.objects.create(relative_path="p", digest=art.sha256)
+        ContentArtifact.objects.create(content=content, artifact=art, relative_path="p")
+        art.delete()
+        return Response({})
+
+
 class BoomView(APIView):
     def get(self, request):
         raise RuntimeError("unexpected failure in a view")
@@ -59,6 +73,7 @@ urlpatterns = [
     path("test-only/echo/", EchoView.as_view()),
     path("test-only/boom/", BoomView.as_view()),
     path("test-only/duplicate/", DuplicateView.as_view()),
+    path("test-only/protected/", ProtectedDeleteView.as_view()),
     path("", include("pulpcore.app.urls")),
 ]
 
@@ -216,4 +231,13 @@ def test_integrity_error_is_409_naming_the_value(client):
     assert r.json() == {
         "detail": f"The request conflicts with existing data: Key (sha256)=({'d' * 64}) "
         "already exists."
+    }
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_protected_delete_is_409(client):
+    r = client.delete("/test-only/protected/")
+    assert r.status_code == 409
+    assert r.json() == {
+        "detail": "The object cannot be deleted because 1 other object still refers to it."
     }
