@@ -89,7 +89,7 @@ class Repository(MasterModel):
             .order_by("-number")
             .values_list("pk", flat=True)[: self.retain_repo_versions]
         )
-        for version in self.versions.filter(complete=True).exclude(pk__in=keep).exclude(number=0):
+        for version in self.versions.filter(complete=True).exclude(pk__in=keep).order_by("number"):
             version.delete()
 
 

@@ -149,20 +149,19 @@ def _artifact_state(artifact: Artifact, verify_checksums: bool) -> str:
     return "ok"
 
 
-async def _redownload(artifact: Artifact, remote_artifacts: list[RemoteArtifact]) -> bool:
-    """Fetch ``artifact`` again from any of its remotes, validated against its sha256."""
+async def _redownload(artifact: Artifact, sources: list[tuple[str, object]]) -> bool:
+    """Fetch ``artifact`` again from any ``(url, remote)``, validated against its sha256."""
     from pulpcore.download import DownloaderFactory
 
-    for ra in remote_artifacts:
-        remote = ra.remote.cast()
+    for url, remote in sources:
         factory = DownloaderFactory(remote)
         try:
             downloader = factory.build(
-                ra.url, expected_digests={"sha256": artifact.sha256}, expected_size=artifact.size
+                url, expected_digests={"sha256": artifact.sha256}, expected_size=artifact.size
             )
             result = await downloader.run()
         except Exception as exc:  # noqa: BLE001 - try the next remote, report below
-            log.warning("Repair of %s from %s failed: %s", artifact.sha256, ra.url, exc)
+            log.warning("Repair of %s from %s failed: %s", artifact.sha256, url, exc)
             continue
         finally:
             await factory.close()
@@ -200,12 +199,13 @@ def repair_version(repository_version_pk: str, verify_checksums: bool = True) ->
     unrepaired = []
     with repaired_pr:
         for artifact in bad:
-            ras = list(
-                RemoteArtifact.objects.filter(content_artifact__artifact=artifact).select_related(
-                    "remote"
-                )
-            )
-            if ras and asyncio.run(_redownload(artifact, ras)):
+            sources = [
+                (ra.url, ra.remote.cast())
+                for ra in RemoteArtifact.objects.filter(
+                    content_artifact__artifact=artifact
+                ).select_related("remote")
+            ]
+            if sources and asyncio.run(_redownload(artifact, sources)):
                 repaired_pr.increment()
             else:
                 unrepaired.append(artifact.sha256)

@@ -247,13 +247,13 @@ class HrefOrIdFilter(django_filters.CharFilter):
     """A relation given as an href, a bare UUID, or ``null``."""
 
     def __init__(self, *args, model=None, **kwargs):
-        self.model = model
+        self.href_model = model
         super().__init__(*args, **kwargs)
 
     def _pk(self, value: str):
         if util.is_uuid(value):
             return value
-        return resolve_or_400(value, self.model, self.field_name).pk
+        return resolve_or_400(value, self.href_model, self.field_name).pk
 
     def filter(self, qs, value):
         if not value:
@@ -268,7 +268,7 @@ class HrefOrIdInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     """Comma-separated hrefs or UUIDs of related objects."""
 
     def __init__(self, *args, model=None, **kwargs):
-        self.model = model
+        self.href_model = model
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
@@ -280,7 +280,7 @@ class HrefOrIdInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
             if util.is_uuid(item):
                 pks.append(item)
             elif item:
-                pks.append(resolve_or_400(item, self.model, self.field_name).pk)
+                pks.append(resolve_or_400(item, self.href_model, self.field_name).pk)
         return qs.filter(**{f"{self.field_name}__in": pks})
 
 
