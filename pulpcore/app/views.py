@@ -1,5 +1,8 @@
 """Non-model views: ``status/`` and the API documentation."""
 
+import threading
+from collections import OrderedDict
+
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import (
@@ -46,21 +49,31 @@ class _CachedSchemaMixin:
     fetching ``api.json`` unless it has a cached copy.
     """
 
-    _documents: dict[tuple, dict] = {}
+    _documents: "OrderedDict[tuple, dict]" = OrderedDict()
+    # Only these query parameters change the document; others must not grow the cache.
+    _variant_params = ("bindings", "component", "lang", "pk_path")
+    _max_documents = 16
+    _lock = threading.Lock()
 
     def _get_schema_response(self, request):
         key = (
             request.build_absolute_uri("/"),
-            tuple(sorted((k, tuple(v)) for k, v in request.query_params.lists())),
+            tuple((k, tuple(request.query_params.getlist(k))) for k in self._variant_params),
         )
-        document = self._documents.get(key)
+        with self._lock:
+            document = self._documents.get(key)
+            if document is not None:
+                self._documents.move_to_end(key)
         if document is None:
             version = self.api_version or request.version or self._get_version_parameter(request)
             generator = self.generator_class(
                 urlconf=self.urlconf, api_version=version, patterns=self.patterns
             )
             document = generator.get_schema(request=request, public=self.serve_public)
-            self._documents[key] = document
+            with self._lock:
+                self._documents[key] = document
+                while len(self._documents) > self._max_documents:
+                    self._documents.popitem(last=False)
         return Response(document)
 
 
