@@ -123,6 +123,21 @@ def test_duplicate_upload_is_400_and_keeps_the_first(client):
     assert working_files() == before
 
 
+def test_stray_file_at_destination_is_replaced_by_verified_bytes(client):
+    data = os.urandom(700)
+    sha256 = hashlib.sha256(data).hexdigest()
+    dest = os.path.join(settings.MEDIA_ROOT, "artifact", sha256[:2], sha256[2:])
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest, "wb") as fp:
+        fp.write(b"half-written garbage from a crash")
+    before = working_files()
+    r = upload(client, data)
+    assert r.status_code == 201
+    with open(dest, "rb") as fp:
+        assert fp.read() == data
+    assert working_files() == before
+
+
 def test_missing_file_and_json_body_are_4xx(client):
     r = client.post(URL, {"size": 3}, format="multipart")
     assert r.status_code == 400 and "file" in r.json()

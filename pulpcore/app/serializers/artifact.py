@@ -98,6 +98,14 @@ class ArtifactSerializer(ModelSerializer):
         dest = os.path.join(settings.MEDIA_ROOT, artifact_relpath(artifact.sha256))
         existed_before = os.path.exists(dest)
         source = _temporary_path(upload)
+        if existed_before and not Artifact.objects.filter(sha256=artifact.sha256).exists():
+            # A file with no row (left by a crash) may hold anything: atomically put the bytes we
+            # just verified in its place, so the new row never points at unverified data.
+            try:
+                os.replace(source, dest)
+                source = dest
+            except OSError:
+                pass  # another filesystem: storage keeps the existing file
         try:
             with transaction.atomic():
                 artifact.save_with_file(source)
