@@ -105,6 +105,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
+class _KeepAliveHandler(_Handler):
+    """HTTP/1.1 with persistent connections (every response sets Content-Length)."""
+
+    protocol_version = "HTTP/1.1"
+
+
 class FixtureServer:
     """A threaded HTTP server on 127.0.0.1 serving ``directory``; use as a context manager."""
 
@@ -113,8 +119,10 @@ class FixtureServer:
         directory: Path,
         auth: tuple[str, str] | None = None,
         tls: "TLSFiles | None" = None,
+        keep_alive: bool = False,
     ):
-        handler = functools.partial(_Handler, directory=str(directory))
+        handler_cls = _KeepAliveHandler if keep_alive else _Handler
+        handler = functools.partial(handler_cls, directory=str(directory))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.httpd.behaviour = {}

@@ -1,8 +1,10 @@
 """What every downloader shares: a temp file, hashing while streaming, validation, the result."""
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -10,6 +12,11 @@ from django.conf import settings
 from pulpcore.app.models.content import CHECKSUM_NAMES, new_temp_path
 
 ChunkCallback = Callable[[bytes], Awaitable[None]]
+
+# Hashing every allowed checksum costs ~10 ms per MiB of CPU; big pieces are hashed and written in
+# these threads (hashlib releases the GIL) so the event loop keeps serving other downloads.
+OFFLOAD_THRESHOLD = 256 * 1024
+_HASH_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="hash")
 
 
 class DownloadError(Exception):
@@ -97,6 +104,8 @@ class BaseDownloader:
         self._hashers = {name: hashlib.new(name) for name in self._names}
         self._size = 0
         self._fp = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self.path: str | None = None
 
     def _open(self) -> None:
@@ -104,22 +113,39 @@ class BaseDownloader:
         self._fp = open(self.path, "wb")  # noqa: SIM115 - closed in finalize/discard
 
     async def handle_data(self, data: bytes) -> None:
-        """Write, hash and size-check one chunk, then hand it to ``on_chunk``."""
+        """Size-check one chunk, hand it to ``on_chunk``, then write and hash it (batched)."""
         if self._fp is None:
             self._open()
         self._size += len(data)
         if self.expected_size is not None and self._size > self.expected_size:
             raise SizeValidationError(self.url, self.expected_size, self._size)
-        self._fp.write(data)
-        for hasher in self._hashers.values():
-            hasher.update(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
         if self.on_chunk is not None:
             self.chunks_delivered = True
             await self.on_chunk(data)
+        if self._pending_size >= OFFLOAD_THRESHOLD:
+            await self._flush_pending()
 
-    def _finalize(self, headers: dict) -> DownloadResult:
+    async def _flush_pending(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
+        if len(data) >= OFFLOAD_THRESHOLD:
+            await asyncio.get_running_loop().run_in_executor(_HASH_POOL, self._consume, data)
+        else:
+            self._consume(data)
+
+    def _consume(self, data: bytes) -> None:
+        self._fp.write(data)
+        for hasher in self._hashers.values():
+            hasher.update(data)
+
+    async def _finalize(self, headers: dict) -> DownloadResult:
         if self._fp is None:
             self._open()  # an empty file is still a file
+        await self._flush_pending()
         self._fp.close()
         if self.expected_size is not None and self._size != self.expected_size:
             raise SizeValidationError(self.url, self.expected_size, self._size)
@@ -148,7 +174,7 @@ class BaseDownloader:
         """Download, validate and return the result; on any error remove the partial file."""
         try:
             headers = await self._run()
-            return self._finalize(headers)
+            return await self._finalize(headers)
         except BaseException:
             self._discard()
             raise

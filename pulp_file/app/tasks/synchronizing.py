@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
 from pulp_file.app.models import FileContent, FileRemote, FileRepository
-from pulpcore.plugin.models import Artifact, Remote, RepositoryVersion
+from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import (
     AsyncProgress,
     DeclarativeArtifact,
@@ -120,16 +120,5 @@ def synchronize(remote_pk: str, repository_pk: str, mirror: bool = False) -> Non
     if not remote.url:
         raise ValueError("A remote must have a url specified to synchronize.")
     first_stage = FileFirstStage(remote)
-    version = DeclarativeVersion(first_stage, repository, mirror=bool(mirror)).create()
-    if version is not None and repository.autopublish:
-        _autopublish(repository, version)
-
-
-def _autopublish(repository: FileRepository, version: RepositoryVersion) -> None:
-    """Publish the new version when the repository asks for it (publish task of this plugin)."""
-    try:
-        from pulp_file.app.tasks.publishing import publish
-    except ImportError:
-        log.warning("autopublish requested but pulp_file has no publish task yet")
-        return
-    publish(manifest=repository.manifest, repository_version_pk=str(version.pk))
+    # Completing the version runs FileRepository.on_new_version, which autopublishes.
+    DeclarativeVersion(first_stage, repository, mirror=bool(mirror)).create()

@@ -11,6 +11,7 @@ from psycopg2.extras import execute_values
 
 from pulpcore.app.models import (
     CHECKSUM_NAMES,
+    Artifact,
     Content,
     ContentArtifact,
     RemoteArtifact,
@@ -35,7 +36,7 @@ def find_existing(model: type[Content], units: list[Content]) -> dict[tuple, Con
     wanted = {_key(u.natural_key()) for u in units}
     return {
         _key(found.natural_key()): found
-        for found in model.objects.filter(**filters)
+        for found in model.objects.filter(**filters).only(*fields)
         if _key(found.natural_key()) in wanted
     }
 
@@ -87,7 +88,13 @@ def bulk_insert_ignore(model: type[Content], units: list[Content]) -> set:
 
 
 class QueryExistingContents(Stage):
-    """Swap declared units for saved ones with the same natural key (one query per type)."""
+    """Swap declared units for saved ones with the same natural key (one query per type).
+
+    For units already stored it also checks, with two light queries, whether their
+    ContentArtifacts and RemoteArtifacts already say what this sync declares: artifacts already
+    linked are reused without a lookup or download, and unchanged units skip the link writes, so
+    a sync with nothing new costs a handful of queries.
+    """
 
     async def run(self) -> None:
         async for batch in self.batches():
@@ -107,6 +114,46 @@ class QueryExistingContents(Stage):
                 found = existing.get(_key(dc.content.natural_key()))
                 if found is not None:
                     dc.content = found
+        QueryExistingContents._check_links(
+            [dc for dc in batch if not dc.content._state.adding and dc.d_artifacts]
+        )
+
+    @staticmethod
+    def _check_links(found: list[DeclarativeContent]) -> None:
+        if not found:
+            return
+        links = {
+            (content_id, relative_path): (ca_pk, artifact_id)
+            for ca_pk, content_id, relative_path, artifact_id in ContentArtifact.objects.filter(
+                content_id__in=[dc.content.pk for dc in found]
+            ).values_list("pk", "content_id", "relative_path", "artifact_id")
+        }
+        remote_ids = {da.remote.pk for dc in found for da in dc.d_artifacts if da.remote}
+        urls = {}
+        if remote_ids and links:
+            urls = {
+                (ca_pk, remote_id): url
+                for ca_pk, remote_id, url in RemoteArtifact.objects.filter(
+                    content_artifact_id__in=[pk for pk, _ in links.values()],
+                    remote_id__in=remote_ids,
+                ).values_list("content_artifact_id", "remote_id", "url")
+            }
+        for dc in found:
+            current = True
+            for da in dc.d_artifacts:
+                link = links.get((dc.content.pk, da.relative_path))
+                if link is None:
+                    current = False
+                    continue
+                ca_pk, artifact_id = link
+                if artifact_id is not None and not da.saved:
+                    # Lazily loaded: only the key is known until a field is read.
+                    da.artifact = Artifact.from_db("default", ["pulp_id"], [artifact_id])
+                elif artifact_id is None and not da.deferred_download:
+                    current = False  # to be downloaded and linked now
+                if da.url and da.remote is not None and urls.get((ca_pk, da.remote.pk)) != da.url:
+                    current = False
+            dc.links_current = current
 
 
 class ContentSaver(Stage):
@@ -147,7 +194,8 @@ class ContentSaver(Stage):
 
     @staticmethod
     def _save_links(batch: list[DeclarativeContent]) -> None:
-        content_ids = {dc.content.pk for dc in batch if dc.d_artifacts}
+        batch = [dc for dc in batch if dc.d_artifacts and not dc.links_current]
+        content_ids = {dc.content.pk for dc in batch}
         if not content_ids:
             return
         existing = {
@@ -206,9 +254,9 @@ class ContentSaver(Stage):
         for content_id, da in declared:
             ca = existing[(content_id, da.relative_path)]
             key = (ca.pk, da.remote.pk)
-            values = {"url": da.url, "size": da.artifact.size}
+            values = {"url": da.url, "size": da.declared.get("size")}
             for name in CHECKSUM_NAMES:
-                values[name] = getattr(da.artifact, name)
+                values[name] = da.declared.get(name)
             ra = current.get(key)
             if ra is None:
                 new_ras[key] = RemoteArtifact(content_artifact=ca, remote=da.remote, **values)

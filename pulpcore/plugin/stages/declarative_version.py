@@ -42,10 +42,10 @@ class DeclarativeVersion:
         """The stages in order; plugins may override to insert their own."""
         return [
             self.first_stage,
+            QueryExistingContents(),
             QueryExistingArtifacts(),
             ArtifactDownloader(self.context),
             ArtifactSaver(self.context),
-            QueryExistingContents(),
             ContentSaver(),
             ContentAssociation(new_version, self.mirror),
         ]

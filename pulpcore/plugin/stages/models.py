@@ -14,7 +14,15 @@ class DeclarativeArtifact:
     ``deferred_download`` (on_demand/streamed policies) records only where to fetch it later.
     """
 
-    __slots__ = ("artifact", "url", "relative_path", "remote", "deferred_download", "extra_data")
+    __slots__ = (
+        "artifact",
+        "url",
+        "relative_path",
+        "remote",
+        "deferred_download",
+        "extra_data",
+        "declared",
+    )
 
     def __init__(
         self,
@@ -37,16 +45,27 @@ class DeclarativeArtifact:
         self.remote = remote
         self.deferred_download = deferred_download
         self.extra_data = extra_data or {}
+        # What the remote declared, kept after ``artifact`` is swapped for the stored one: it is
+        # validated while downloading and recorded on the RemoteArtifact.
+        self.declared: dict = {}
+        if self.artifact._state.adding:
+            self.declared = {
+                n: getattr(self.artifact, n).lower()
+                for n in CHECKSUM_NAMES
+                if getattr(self.artifact, n)
+            }
+            if self.artifact.size is not None:
+                self.declared["size"] = int(self.artifact.size)
 
     @property
     def saved(self) -> bool:
         return not self.artifact._state.adding
 
     def expected_digests(self) -> dict[str, str]:
-        return {n: getattr(self.artifact, n) for n in CHECKSUM_NAMES if getattr(self.artifact, n)}
+        return {n: v for n, v in self.declared.items() if n != "size"}
 
     def expected_size(self) -> int | None:
-        return self.artifact.size
+        return self.declared.get("size")
 
     def __repr__(self) -> str:
         return f"<DeclarativeArtifact {self.relative_path} {self.url}>"
@@ -55,7 +74,7 @@ class DeclarativeArtifact:
 class DeclarativeContent:
     """A content unit to put in the new repository version, with its declarative artifacts."""
 
-    __slots__ = ("content", "d_artifacts", "extra_data", "_future")
+    __slots__ = ("content", "d_artifacts", "extra_data", "_future", "links_current")
 
     def __init__(
         self,
@@ -69,6 +88,8 @@ class DeclarativeContent:
         self.d_artifacts = list(d_artifacts or [])
         self.extra_data = extra_data or {}
         self._future: asyncio.Future | None = None
+        # Set when the stored unit already has exactly the artifact links this sync declares.
+        self.links_current = False
 
     async def resolution(self) -> Content:
         """Wait until the unit is saved (or found) and return it."""
