@@ -135,12 +135,19 @@ def path_tokens(path: str) -> list[str]:
     return [part for part in path.strip("/").split("/") if part and not part.startswith("{")]
 
 
-def _strip_app_label(tokens: list[str]) -> list[str]:
-    """Drop the app-label segment of master/detail routes (``repositories/file/file``)."""
-    labels = {cfg.label for cfg in pulp_app_configs()}
+def tag_for(tokens: list[str], labels: set[str] | None = None) -> str | None:
+    """Pulp's tag: ``repositories/file/file/versions`` → ``Repositories: File Versions``.
+
+    The app-label segment of master/detail routes is dropped; the first segment heads the tag.
+    """
+    if labels is None:
+        labels = {cfg.label for cfg in pulp_app_configs()}
     if len(tokens) >= 3 and tokens[1] in labels:
-        return [tokens[0], *tokens[2:]]
-    return tokens
+        tokens = [tokens[0], *tokens[2:]]
+    if not tokens:
+        return None
+    head, rest = tokens[0].title(), " ".join(t.title() for t in tokens[1:])
+    return f"{head}: {rest}" if rest else head
 
 
 class PulpAutoSchema(AutoSchema):
@@ -173,11 +180,8 @@ class PulpAutoSchema(AutoSchema):
         return self._derived_operation_id()
 
     def get_tags(self) -> list[str]:
-        tokens = _strip_app_label(self._endpoint_tokens())
-        if not tokens:
-            return []
-        head, rest = tokens[0].title(), " ".join(t.title() for t in tokens[1:])
-        return [f"{head}: {rest}" if rest else head]
+        tag = tag_for(self._endpoint_tokens())
+        return [tag] if tag else []
 
     def _get_serializer_name(self, serializer, direction, bypass_extensions=False) -> str:
         name = super()._get_serializer_name(serializer, direction, bypass_extensions)

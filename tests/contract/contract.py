@@ -87,6 +87,16 @@ def pending_ids() -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
+def operations_md_routes() -> dict[str, tuple[str, str, str]]:
+    """operationId → (METHOD, concrete route, path params) from the contract's OPERATIONS.md."""
+    rows = {}
+    for line in CONTRACT_PATH.with_name("OPERATIONS.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        if len(cells) >= 5 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = (cells[1], cells[3].strip("`"), cells[4])
+    return rows
+
+
 # --- normalisation -------------------------------------------------------------------------------
 def _ref_name(ref: str) -> str:
     name = ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else ref

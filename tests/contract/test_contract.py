@@ -189,19 +189,9 @@ def test_bindings_variant_uses_bare_action_names():
     assert not any(i.startswith("artifacts_") for i in ids)
 
 
-def _operations_md_routes() -> dict[str, tuple[str, str, str]]:
-    """operationId → (METHOD, concrete route, path params) from the contract's OPERATIONS.md."""
-    rows = {}
-    for line in c.CONTRACT_PATH.with_name("OPERATIONS.md").read_text().splitlines():
-        cells = [cell.strip() for cell in line.split("|")[1:-1]]
-        if len(cells) >= 5 and cells[0].startswith("`"):
-            rows[cells[0].strip("`")] = (cells[1], cells[3].strip("`"), cells[4])
-    return rows
-
-
 def test_pk_path_variant_matches_contract_routes():
     """``?pk_path`` gives the concrete routes with typed parameters, as OPERATIONS.md lists."""
-    routes = _operations_md_routes()
+    routes = c.operations_md_routes()
     concrete = c.operations(c.served_document("?pk_path=1"))
     problems = []
     for op_id, (method, path, op) in sorted(concrete.items()):
