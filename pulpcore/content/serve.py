@@ -26,6 +26,7 @@ _ENCODING_TYPES = {
     "compress": "application/x-compress",
 }
 _types = mimetypes.MimeTypes()
+SMALL_FILE = 64 * 1024  # below this, read + one send beats sendfile
 
 
 def content_type_for(relative_path: str) -> str:
@@ -115,6 +116,8 @@ class ArtifactResponse(web.StreamResponse):
         self._accel = (accel_prefix.rstrip("/") + "/" + artifact_name) if accel_prefix else None
 
     async def prepare(self, request: web.BaseRequest):  # type: ignore[override]
+        if self.prepared:  # aiohttp prepares again what a handler returns; nothing left to do
+            return await super().prepare(request)
         self.content_type = content_type_for(self._relative_path)
         if self._accel:
             # nginx serves the bytes (ranges, validators) from its internal location.
@@ -176,28 +179,40 @@ class ArtifactResponse(web.StreamResponse):
                     self.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end}/{size}"
 
         self.content_length = count
-        writer = await super().prepare(request)
         if request.method == "HEAD" or count == 0:
+            writer = await super().prepare(request)
             await super().write_eof()
             return writer
+        if count <= SMALL_FILE:
+            # One read and one send for headers and body together: cheaper than sendfile's
+            # extra syscalls and event-loop round trips at this size.
+            self._send_headers_immediately = False
+            writer = await super().prepare(request)
+            await writer.write(os.pread(fobj.fileno(), count, start))
+            await super().write_eof()
+            return writer
+        writer = await super().prepare(request)
         transport = request.transport
         if transport is None:
             raise ConnectionResetError("Connection lost")
-        # Headers are buffered by the writer; send them, then let the kernel copy the bytes.
-        await writer.drain()
-        try:
-            await request._loop.sendfile(transport, fobj, start, count)
-        except NotImplementedError:  # e.g. TLS transport: copy through user space
-            fobj.seek(start)
-            remaining = count
-            while remaining > 0:
-                chunk = fobj.read(min(remaining, 256 * 1024))
-                if not chunk:
-                    break
-                await writer.write(chunk)
-                remaining -= len(chunk)
+        sent = _sendfile_now(transport, fobj.fileno(), start, count)
+        if sent < count:
+            try:
+                await request._loop.sendfile(transport, fobj, start + sent, count - sent)
+            except NotImplementedError:  # e.g. TLS transport: copy through user space
+                await self._copy(writer, fobj, start + sent, count - sent)
         await super().write_eof()
         return writer
+
+    @staticmethod
+    async def _copy(writer, fobj, offset: int, count: int) -> None:
+        while count > 0:
+            chunk = os.pread(fobj.fileno(), min(count, 256 * 1024), offset)
+            if not chunk:
+                raise ConnectionResetError("file shorter than its size")
+            await writer.write(chunk)
+            offset += len(chunk)
+            count -= len(chunk)
 
     async def _empty(self, request: web.BaseRequest, status: int):
         self.set_status(status)
@@ -206,6 +221,29 @@ class ArtifactResponse(web.StreamResponse):
         else:
             self.content_length = 0
         return await super().prepare(request)
+
+
+def _sendfile_now(transport, fd: int, offset: int, count: int) -> int:
+    """Send what the socket takes right now, without the event loop; return the bytes sent.
+
+    Only when the transport has nothing buffered (so bytes cannot overtake the headers); the rest
+    goes through ``loop.sendfile``, which waits for writability.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.get_write_buffer_size() or transport.is_closing():
+        return 0
+    sent = 0
+    try:
+        while sent < count:
+            n = os.sendfile(sock.fileno(), fd, offset + sent, count - sent)
+            if n == 0:
+                break
+            sent += n
+    except (BlockingIOError, InterruptedError):
+        pass
+    except OSError:
+        return sent  # loop.sendfile will raise the real error
+    return sent
 
 
 class MissingArtifactFile(FileNotFoundError):
