@@ -25,7 +25,10 @@ DATABASES = {
         "PASSWORD": "",
         "HOST": "localhost",
         "PORT": "5432",
-        "CONN_MAX_AGE": 0,
+        # Reuse a process's connection across API requests (a new PostgreSQL connection costs
+        # ~10 ms per request); the health check replaces it after a database restart.
+        "CONN_MAX_AGE": 300,
+        "CONN_HEALTH_CHECKS": True,
     }
 }
 
