@@ -294,3 +294,70 @@ def test_parallel_overlapping_syncs_share_content(tmp_path):
     assert Artifact.objects.count() == 300
     for repo, _ in pairs:
         assert latest(repo).content.count() == 300
+
+
+def run_in_task(func, *args, **kwargs) -> Task:
+    """Run ``func`` as the current task so its progress reports are recorded."""
+    task = Task.objects.create(name="test", state="running")
+    token = set_current_task(task)
+    try:
+        func(*args, **kwargs)
+    finally:
+        reset_current_task(token)
+    return task
+
+
+def codes(task: Task) -> set[str]:
+    return set(ProgressReport.objects.filter(task=task).values_list("code", flat=True))
+
+
+def test_unchanged_manifest_skips_pipeline_but_content_change_does_not(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    first = run_in_task(synchronize, str(remote.pk), str(repo.pk))
+    assert "sync.parsing.metadata" in codes(first)
+    again = run_in_task(synchronize, str(remote.pk), str(repo.pk))
+    assert codes(again) == {"sync.downloading.metadata"}  # same bytes, same remote: skipped
+
+    # Same units, different manifest bytes (order, a comment): the pipeline runs, no version.
+    lines = tree.manifest.read_text().splitlines()
+    tree.manifest.write_text("# reordered\n" + "\n".join(reversed(lines)) + "\n")
+    reordered = run_in_task(synchronize, str(remote.pk), str(repo.pk))
+    assert "sync.parsing.metadata" in codes(reordered)
+    assert list(repo.versions.values_list("number", flat=True)) == [0, 1]
+
+
+def test_modified_repository_is_synced_again(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    # A user removes a unit (as modify does): the same manifest must bring it back.
+    version = repo.new_version()
+    version.remove_content(FileContent.objects.filter(relative_path=tree.entries[0].relative_path))
+    version.complete_version()
+    assert latest(repo).content.count() == len(tree.entries) - 1
+    synchronize(str(remote.pk), str(repo.pk))
+    assert latest(repo).number == 3
+    assert latest(repo).content.count() == len(tree.entries)
+
+
+def test_mirror_after_additive_sync_is_not_skipped(tree, server, tmp_path):
+    other = make_file_fixture(tmp_path / "other", count=2, size=64, subdir="o", seed="other")
+    with FixtureServer(other.root) as other_server:
+        repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+        _, remote2 = make_repo_remote(other_server.url + "PULP_MANIFEST")
+        synchronize(str(remote2.pk), str(repo.pk))
+        synchronize(str(remote.pk), str(repo.pk))  # additive: 2 + 5 units
+        assert latest(repo).content.count() == len(tree.entries) + 2
+        synchronize(str(remote.pk), str(repo.pk), mirror=True)
+        assert latest(repo).content.count() == len(tree.entries)
+        assert paths_in(latest(repo)) == {e.relative_path for e in tree.entries}
+
+
+def test_editing_the_remote_forces_a_full_sync(tree, server):
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST", policy="on_demand")
+    synchronize(str(remote.pk), str(repo.pk))
+    assert Artifact.objects.count() == 0
+    remote.policy = "immediate"
+    remote.save()
+    task = run_in_task(synchronize, str(remote.pk), str(repo.pk))
+    assert "sync.downloading.artifacts" in codes(task)
+    assert Artifact.objects.count() == len(tree.entries)

@@ -1,12 +1,16 @@
 """Sync a file repository from a remote ``PULP_MANIFEST`` through the declarative pipeline."""
 
+import hashlib
 import logging
 import os
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
+from asgiref.sync import async_to_sync
+
 from pulp_file.app.models import FileContent, FileRemote, FileRepository
+from pulpcore.plugin.download import DownloaderFactory
 from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import (
     AsyncProgress,
@@ -18,6 +22,8 @@ from pulpcore.plugin.stages import (
 
 log = logging.getLogger(__name__)
 
+# Key in RepositoryVersion.info recording what produced a version (see unchanged_since_last_sync).
+FINGERPRINT_KEY = "file_sync"
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -40,6 +46,7 @@ def parse_manifest(text: str, manifest_url: str) -> list[ManifestEntry]:
     without side effects. File URLs are resolved relative to the manifest's URL.
     """
     entries = []
+    base = urljoin(manifest_url, ".")
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -64,38 +71,25 @@ def parse_manifest(text: str, manifest_url: str) -> list[ManifestEntry]:
             )
         if not size.isdigit():
             raise ManifestError(f"Line {number} of the manifest has an invalid size: {size!r}.")
-        url = urljoin(manifest_url, quote(relative_path, safe="/~!$&'()*+,;=:@"))
+        url = base + quote(relative_path, safe="/~!$&'()*+,;=:@")
         entries.append(ManifestEntry(relative_path, digest.lower(), int(size), url))
     return entries
 
 
 class FileFirstStage(Stage):
-    """Downloads and parses the manifest, then declares one FileContent per line."""
+    """Declares one FileContent (with its artifact and where to get it) per manifest line."""
 
-    def __init__(self, remote: FileRemote):
+    def __init__(self, remote: FileRemote, entries: list[ManifestEntry]):
         self.remote = remote
-        self.context = None  # set by DeclarativeVersion before the pipeline starts
+        self.entries = entries
 
     async def run(self) -> None:
         deferred = self.remote.policy != Remote.IMMEDIATE
-        progress = AsyncProgress("Downloading Metadata", "sync.downloading.metadata", total=1)
-        async with progress:
-            downloader = self.context.factory_for(self.remote).build(self.remote.url)
-            result = await downloader.run()
-            await progress.increase_by(1)
-        try:
-            with open(result.path, "rb") as fp:
-                raw = fp.read()
-        finally:
-            os.unlink(result.path)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ManifestError(f"The manifest at {self.remote.url} is not UTF-8 text: {exc}.")
-        entries = parse_manifest(text, self.remote.url)
-        parsing = AsyncProgress("Parsing Metadata Lines", "sync.parsing.metadata", len(entries))
+        parsing = AsyncProgress(
+            "Parsing Metadata Lines", "sync.parsing.metadata", len(self.entries)
+        )
         async with parsing:
-            for entry in entries:
+            for entry in self.entries:
                 artifact = Artifact(size=entry.size, sha256=entry.digest)
                 d_artifact = DeclarativeArtifact(
                     artifact=artifact,
@@ -109,16 +103,72 @@ class FileFirstStage(Stage):
                 await parsing.increase_by(1)
 
 
+async def fetch_manifest(remote: FileRemote) -> bytes:
+    """Download the remote's manifest (reported as "Downloading Metadata")."""
+    progress = AsyncProgress("Downloading Metadata", "sync.downloading.metadata", total=1)
+    async with progress, DownloaderFactory(remote) as factory:
+        result = await factory.build(remote.url).run()
+        try:
+            with open(result.path, "rb") as fp:
+                raw = fp.read()
+        finally:
+            os.unlink(result.path)
+        await progress.increase_by(1)
+    return raw
+
+
+def sync_fingerprint(remote: FileRemote, manifest: bytes, mirror: bool) -> dict:
+    """What decides a sync's result: the remote's settings and the manifest's exact bytes."""
+    return {
+        "remote": str(remote.pk),
+        "remote_updated": remote.pulp_last_updated.isoformat() if remote.pulp_last_updated else "",
+        "url": remote.url,
+        "policy": remote.policy,
+        "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+        "mirror": bool(mirror),
+    }
+
+
+def unchanged_since_last_sync(repository: FileRepository, fingerprint: dict) -> bool:
+    """True when the latest version was made by a sync with this very remote and manifest.
+
+    Versions are immutable, so that version still holds exactly what such a sync produces; an
+    additive sync after a mirror (or additive) one, or a mirror after a mirror, changes nothing.
+    Any later modify, a remote edit (``pulp_last_updated``) or a new manifest means a full sync.
+    """
+    latest = repository.latest_version()
+    previous = (latest.info or {}).get(FINGERPRINT_KEY) if latest is not None else None
+    if not previous:
+        return False
+    same = {k: v for k, v in previous.items() if k != "mirror"} == {
+        k: v for k, v in fingerprint.items() if k != "mirror"
+    }
+    return same and (previous.get("mirror") or not fingerprint["mirror"])
+
+
 def synchronize(remote_pk: str, repository_pk: str, mirror: bool = False) -> None:
     """Task body: make a new version of the repository matching the remote's manifest.
 
     With ``mirror`` the version holds exactly what the manifest lists; otherwise new units are
-    added to what the repository had. No new version is created when nothing changed.
+    added to what the repository had. No new version is created when nothing changed. The
+    manifest is checked completely before anything else is downloaded.
     """
     remote = FileRemote.objects.get(pk=remote_pk)
     repository = FileRepository.objects.get(pk=repository_pk)
     if not remote.url:
         raise ValueError("A remote must have a url specified to synchronize.")
-    first_stage = FileFirstStage(remote)
+    raw = async_to_sync(fetch_manifest)(remote)
+    fingerprint = sync_fingerprint(remote, raw, bool(mirror))
+    if unchanged_since_last_sync(repository, fingerprint):
+        log.info("Manifest and remote unchanged since the last sync: nothing to do.")
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"The manifest at {remote.url} is not UTF-8 text: {exc}.")
+    entries = parse_manifest(text, remote.url)
+    first_stage = FileFirstStage(remote, entries)
     # Completing the version runs FileRepository.on_new_version, which autopublishes.
-    DeclarativeVersion(first_stage, repository, mirror=bool(mirror)).create()
+    DeclarativeVersion(
+        first_stage, repository, mirror=bool(mirror), version_info={FINGERPRINT_KEY: fingerprint}
+    ).create()

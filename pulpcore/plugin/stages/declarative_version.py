@@ -32,10 +32,17 @@ class DeclarativeVersion:
     Downloaded files are validated before they are stored, so no bad artifact is ever saved.
     """
 
-    def __init__(self, first_stage: Stage, repository: Repository, mirror: bool = False):
+    def __init__(
+        self,
+        first_stage: Stage,
+        repository: Repository,
+        mirror: bool = False,
+        version_info: dict | None = None,
+    ):
         self.first_stage = first_stage
         self.repository = repository
         self.mirror = mirror
+        self.version_info = version_info or {}
         self.context = PipelineContext()
 
     def pipeline_stages(self, new_version: RepositoryVersion) -> list[Stage]:
@@ -51,7 +58,8 @@ class DeclarativeVersion:
         ]
 
     async def _run(self, new_version: RepositoryVersion) -> None:
-        self.first_stage.context = self.context
+        if getattr(self.first_stage, "context", None) is None:
+            self.first_stage.context = self.context
         try:
             await create_pipeline(self.pipeline_stages(new_version))
         finally:
@@ -66,6 +74,9 @@ class DeclarativeVersion:
                 discard_version(new_version)
                 return None
             with transaction.atomic():
+                if self.version_info:
+                    new_version.info = {**(new_version.info or {}), **self.version_info}
+                    new_version.save(update_fields=["info"])
                 new_version.complete_version()
                 record_created(new_version)
         except BaseException:
