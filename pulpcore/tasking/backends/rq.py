@@ -77,7 +77,8 @@ def run_worker() -> None:
                 )
                 # rq installs its own SIGTERM handler (warm shutdown: finish the current job).
                 rq_worker.work(logging_level="WARNING")
-                if rq_worker._stop_requested:
+                # SIGTERM/SIGINT: rq stops after the current job (warm shutdown); so do we.
+                if rq_worker._stop_requested or rq_worker._shutdown_requested_date is not None:
                     stop["requested"] = True
             except redis.exceptions.RedisError as exc:
                 log.warning("rq worker %s: Redis unavailable (%s); retrying", name, exc)
