@@ -124,18 +124,24 @@ src AS (
     SELECT rv.pulp_id AS version_id, rv.number AS version_number, rv.repository_id,
            pub.pulp_id AS pub_id, COALESCE(pub.pass_through, false) AS pass_through
     FROM d
-    JOIN core_repositoryversion rv ON rv.complete AND rv.pulp_id = COALESCE(
-        (SELECT p.repository_version_id FROM core_publication p WHERE p.pulp_id = d.publication_id),
-        d.repository_version_id,
-        (SELECT v.pulp_id FROM core_repositoryversion v
-         WHERE v.repository_id = d.repository_id AND v.complete
-         ORDER BY v.number DESC LIMIT 1))
+    JOIN LATERAL (
+        SELECT v.pulp_id, v.number, v.repository_id FROM core_repositoryversion v
+        WHERE v.complete AND v.pulp_id = COALESCE(
+            (SELECT p.repository_version_id FROM core_publication p
+             WHERE p.pulp_id = d.publication_id),
+            d.repository_version_id,
+            (SELECT v2.pulp_id FROM core_repositoryversion v2
+             WHERE v2.repository_id = d.repository_id AND v2.complete
+             ORDER BY v2.number DESC LIMIT 1))
+    ) rv ON true
     LEFT JOIN LATERAL (
-        SELECT p.pulp_id, p.pass_through FROM core_publication p
-        WHERE p.complete AND CASE WHEN d.publication_id IS NOT NULL
-                                  THEN p.pulp_id = d.publication_id
-                                  ELSE p.repository_version_id = rv.pulp_id END
-        ORDER BY p.pulp_created DESC LIMIT 1
+        (SELECT p.pulp_id, p.pass_through FROM core_publication p
+         WHERE d.publication_id IS NOT NULL AND p.pulp_id = d.publication_id AND p.complete)
+        UNION ALL
+        (SELECT p.pulp_id, p.pass_through FROM core_publication p
+         WHERE d.publication_id IS NULL AND p.repository_version_id = rv.pulp_id AND p.complete
+         ORDER BY p.pulp_created DESC LIMIT 1)
+        LIMIT 1
     ) pub ON true
 ),
 m AS (

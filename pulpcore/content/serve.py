@@ -7,6 +7,7 @@ from the published relative path, opens the file directly (a local open of a cac
 microseconds) and hands the bytes to the kernel with ``loop.sendfile``.
 """
 
+import functools
 import html
 import mimetypes
 import os
@@ -29,6 +30,7 @@ _types = mimetypes.MimeTypes()
 SMALL_FILE = 64 * 1024  # below this, read + one send beats sendfile
 
 
+@functools.lru_cache(maxsize=4096)
 def content_type_for(relative_path: str) -> str:
     """Content-Type from the file name; compressed files are typed as the archive, not its body."""
     ctype, encoding = _types.guess_type(relative_path, strict=False)
@@ -250,6 +252,7 @@ class MissingArtifactFile(FileNotFoundError):
     """The database names an artifact whose file is not in storage."""
 
 
+@functools.lru_cache(maxsize=4096)
 def _format_http_date(ts: int) -> str:
     return formatdate(ts, usegmt=True)
 
