@@ -75,14 +75,18 @@ class FieldSelectionMixin:
 
     @property
     def _readable_fields(self):
-        include = self._requested("fields")
-        exclude = self._requested("exclude_fields")
-        for field in super()._readable_fields:
-            if include and field.field_name not in include:
-                continue
-            if field.field_name in exclude:
-                continue
-            yield field
+        # A list serializer represents every row with one child instance: select fields once.
+        selected = self.__dict__.get("_selected_readable_fields")
+        if selected is None:
+            include = self._requested("fields")
+            exclude = self._requested("exclude_fields")
+            selected = [
+                field
+                for field in super()._readable_fields
+                if (not include or field.field_name in include) and field.field_name not in exclude
+            ]
+            self.__dict__["_selected_readable_fields"] = selected
+        return selected
 
 
 class ModelSerializer(FieldSelectionMixin, serializers.ModelSerializer):
