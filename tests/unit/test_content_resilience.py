@@ -38,6 +38,7 @@ def test_db_connections_killed_requests_still_served(app):
     distribute("resil", repository=repo)
     url = app.url(P + "resil/f.txt")
     assert requests.get(url).content == b"one"
+    assert requests.get(app.url(P + "resil/g.txt")).status_code == 404  # cached as missing
     assert _kill_other_backends() >= 2  # at least one DB thread and the LISTEN connection
     # A change made while the listener is down must still be seen: the cache turns itself off.
     add_files(repo, {"g.txt": b"two"})
