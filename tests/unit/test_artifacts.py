@@ -275,6 +275,43 @@ def test_artifacts_in_version(client):
     assert set(artifacts_in_version(v2)) == {a1, a2}
 
 
+def test_repository_version_filter(client):
+    from pulp_file.app.models import FileRepository
+    from pulpcore.app.util import get_url
+
+    a1 = Artifact.objects.get(pk=_pk(upload(client, b"in v1").json()))
+    a2 = Artifact.objects.get(pk=_pk(upload(client, b"in v2").json()))
+    upload(client, b"in no version")
+    c1, c2 = _file_content_using(a1, "1"), _file_content_using(a2, "2")
+    repo = FileRepository.objects.create(name="rv-filter", next_version=1)
+    RepositoryVersion.objects.create(repository=repo, number=0, complete=True)
+    v1 = repo.new_version()
+    v1.add_content(type(c1).objects.filter(pk=c1.pk))
+    v1.complete_version()
+    v2 = repo.new_version()
+    v2.add_content(type(c2).objects.filter(pk=c2.pk))
+    v2.complete_version()
+
+    def listed(version) -> set[str]:
+        r = client.get(URL, {"repository_version": get_url(version)})
+        assert r.status_code == 200, r.content
+        return {a["sha256"] for a in r.json()["results"]}
+
+    v0 = repo.versions.get(number=0)
+    assert get_url(v1).endswith("/versions/1/")
+    assert listed(v0) == set()
+    assert listed(v1) == {a1.sha256}
+    assert listed(v2) == {a1.sha256, a2.sha256}
+    # Combined with another filter.
+    r = client.get(URL, {"repository_version": get_url(v2), "sha256": a2.sha256})
+    assert [a["sha256"] for a in r.json()["results"]] == [a2.sha256]
+    # An href of the wrong type, or of a version that does not exist, is a 400.
+    r = client.get(URL, {"repository_version": get_url(repo)})
+    assert r.status_code == 400 and "repository_version" in r.json()
+    r = client.get(URL, {"repository_version": get_url(repo) + "versions/99/"})
+    assert r.status_code == 400
+
+
 def test_repository_version_filter_rejects_bad_href(client):
     r = client.get(URL, {"repository_version": "/pulp/api/v3/artifacts/nope/"})
     assert r.status_code == 400 and "repository_version" in r.json()
