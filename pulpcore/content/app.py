@@ -47,7 +47,9 @@ class ContentApp:
         self.cache = ResolutionCache(int(_setting("CONTENT_RESOLVE_CACHE_SIZE", 20000)))
         self.use_cache = bool(_setting("CONTENT_RESOLVE_CACHE", True))
         self.accel_prefix = _setting("CONTENT_X_ACCEL_REDIRECT", None) or None
-        self.ondemand = OnDemand(self.db)
+        self.ondemand = OnDemand(
+            self.db, replay_limit=int(_setting("CONTENT_STREAM_REPLAY_LIMIT", 32 * 1024 * 1024))
+        )
         self.heartbeat_enabled = heartbeat
         self.name = f"{os.getpid()}@{socket.gethostname()}"
         self._tasks: list[asyncio.Task] = []
@@ -200,6 +202,10 @@ class ContentApp:
             return web.Response(status=200, headers=headers)
         flight = self.ondemand.flight_for(match.content_artifact_id, info.sources)
         queue = flight.join()
+        if queue is None and info.sources[0].policy == "streamed":
+            # Nothing will be stored to wait for: fetch privately.
+            flight = self.ondemand.flight_for(match.content_artifact_id, info.sources, shared=False)
+            queue = flight.join()
         if queue is None:
             # Too far along to replay: wait for the stored file (or the failure).
             await asyncio.shield(flight.task)

@@ -100,13 +100,20 @@ class OnDemand:
             await _close_factory(factory)
         self.factories.clear()
 
-    def flight_for(self, content_artifact_id: str, sources: list[RemoteSource]) -> Flight:
-        """The running flight for this content artifact, or a new one."""
-        flight = self.flights.get(content_artifact_id)
+    def flight_for(
+        self, content_artifact_id: str, sources: list[RemoteSource], shared: bool = True
+    ) -> Flight:
+        """The running flight for this content artifact, or a new one.
+
+        ``shared=False`` starts a private download (a streamed reader too late to join a flight
+        that can no longer replay its beginning).
+        """
+        flight = self.flights.get(content_artifact_id) if shared else None
         if flight is not None and not flight.done:
             return flight
         flight = Flight(content_artifact_id, self.replay_limit, size=sources[0].size)
-        self.flights[content_artifact_id] = flight
+        if shared:
+            self.flights[content_artifact_id] = flight
         self.downloads_started += 1
         flight.task = asyncio.get_running_loop().create_task(self._download(flight, sources))
         return flight

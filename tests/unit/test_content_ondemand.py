@@ -4,6 +4,8 @@ import concurrent.futures
 import hashlib
 import http.client
 import os
+import threading
+import time
 
 import pytest
 import requests
@@ -152,3 +154,61 @@ def test_artifact_already_stored_elsewhere_is_reused(app, origin):
     assert r.content == files["0.iso"]
     ca = ContentArtifact.objects.get(relative_path="0.iso")
     assert ca.artifact_id == existing.pk
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends a file in 16 KiB pieces, 20 ms apart, so a download stays in flight for a while."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        data = (self.server.root / self.path.lstrip("/")).read_bytes()
+        self.server.counts[self.path.lstrip("/")] = (
+            self.server.counts.get(self.path.lstrip("/"), 0) + 1
+        )
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        for i in range(0, len(data), 16384):
+            self.wfile.write(data[i : i + 16384])
+            self.wfile.flush()
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def trickle(origin):
+    fixture, _fast = origin
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    server.root, server.counts = fixture.root, {}
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fixture, server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("policy,expected_gets", [("on_demand", 1), ("streamed", 2)])
+def test_late_joiners_beyond_replay_buffer(settings, trickle, policy, expected_gets):
+    """Past the replay limit a late reader cannot get the beginning from memory: on_demand readers
+    wait for the stored file (still one download), streamed readers fetch on their own."""
+    settings.CONTENT_STREAM_REPLAY_LIMIT = 1000
+    fixture, server, files = _setup(trickle, policy, f"late-{policy}")
+    a = AppThread().start()
+    try:
+        url = a.url(P + f"late-{policy}/0.iso")
+        first = requests.get(url, stream=True, timeout=30)
+        head = first.raw.read(32 * 1024)  # bytes are flowing: the replay buffer is gone
+        flight = next(iter(a.state.ondemand.flights.values()))
+        assert not flight.done and not flight.replayable
+        late = requests.get(url, timeout=30)
+        rest = first.raw.read()
+        first.close()
+    finally:
+        a.stop()
+    assert head + rest == files["0.iso"]
+    assert late.status_code == 200 and late.content == files["0.iso"]
+    assert server.counts["0.iso"] == expected_gets
+    assert _stored("0.iso") is (policy == "on_demand")
