@@ -403,7 +403,7 @@ def test_remote_secrets_are_write_only(client):
     assert hidden["username"] is False and hidden["proxy_password"] is True
     bad = [
         {"name": "b1", "url": "x", "policy": "sometimes"},
-        {"name": "b2", "url": "http://h/", "username": "only"},
+        {"name": "b2", "url": "http://h/", "proxy_username": "only"},
         {"name": "b3", "url": "http://h/", "download_concurrency": 0},
         {"name": "b4", "url": "http://h/", "headers": [{"a": "1", "b": "2"}]},
         {"name": "r1", "url": "http://h/"},

@@ -256,11 +256,15 @@ class RemoteSerializer(ModelSerializer):
                 return data[name]
             return getattr(self.instance, name, None) if self.instance is not None else None
 
-        for user, password in (("username", "password"), ("proxy_username", "proxy_password")):
-            if bool(final(user)) != bool(final(password)):
-                raise serializers.ValidationError(
-                    {user: [f"'{user}' and '{password}' must be given together."]}
-                )
+        # A proxy needs both halves of its credentials; a server may take a bare username.
+        if bool(final("proxy_username")) != bool(final("proxy_password")):
+            raise serializers.ValidationError(
+                {
+                    "proxy_username": [
+                        "'proxy_username' and 'proxy_password' must be given together."
+                    ]
+                }
+            )
         return data
 
 
