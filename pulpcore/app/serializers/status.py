@@ -3,7 +3,7 @@
 ``status/`` is assembled from plain dicts by :func:`pulpcore.app.status.collect_status`; these
 serializers give the OpenAPI document Pulp's component names and field flags
 (``VersionResponse``, ``StorageResponse``, ...). ``online_workers`` reuses the workers
-endpoint's ``WorkerResponse`` component when that serializer exists, so both agree.
+endpoint's ``WorkerResponse`` component, so both always agree.
 """
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -18,11 +18,6 @@ class _ByteCountField(serializers.IntegerField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 0)
         super().__init__(**kwargs)
-
-
-@extend_schema_field({"type": "string", "format": "uri"})
-class _UriField(serializers.CharField):
-    """An href that is already a string in the status dict (documented as a URI)."""
 
 
 class _VersionsField(serializers.DictField):
@@ -72,21 +67,6 @@ class ContentAppStatusSerializer(serializers.Serializer):
     versions = _VersionsField(read_only=True)
 
 
-class StatusWorkerSerializer(serializers.Serializer):
-    """Fallback ``WorkerResponse`` shape, used only while no workers serializer exists."""
-
-    pulp_href = _UriField(read_only=True)
-    pulp_created = serializers.DateTimeField(read_only=True)
-    pulp_last_updated = serializers.DateTimeField(read_only=True)
-    name = serializers.CharField(read_only=True)
-    last_heartbeat = serializers.DateTimeField(read_only=True)
-    versions = _VersionsField(read_only=True)
-    current_task = _UriField(read_only=True)
-
-    class Meta:
-        ref_name = "Worker"
-
-
 class OnlineWorkersField(serializers.ListField):
     """``online_workers``: a list of ``WorkerResponse`` objects."""
 
@@ -96,10 +76,10 @@ class OnlineWorkersField(serializers.ListField):
 
 
 def worker_serializer_class() -> type[serializers.Serializer]:
-    """The workers endpoint's serializer if one is defined, else the status fallback."""
-    from pulpcore.app import serializers as core_serializers
+    """The workers endpoint's serializer (imported late: it lives beside this module)."""
+    from pulpcore.app.serializers import WorkerSerializer
 
-    return getattr(core_serializers, "WorkerSerializer", StatusWorkerSerializer)
+    return WorkerSerializer
 
 
 class OnlineWorkersFieldExtension(OpenApiSerializerFieldExtension):
