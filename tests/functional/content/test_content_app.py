@@ -36,8 +36,9 @@ def test_heartbeat_listed_and_removed_on_shutdown(stack):
     assert not any(n.startswith(f"{proc.pid}@") for n in _content_names(stack))
 
 
-def test_gunicorn_workers_each_register(stack):
-    stack.start_content(workers=2, gunicorn=True)
+@pytest.mark.parametrize("gunicorn", [True, False], ids=["gunicorn", "pulp-content-workers"])
+def test_gunicorn_workers_each_register(stack, gunicorn):
+    stack.start_content(workers=2, gunicorn=gunicorn)
     try:
         names = wait_for(
             lambda: len(n := _content_names(stack)) >= 2 and n, what="two content workers"
