@@ -62,7 +62,7 @@ def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
     try:
         lookup = view_cls.href_lookup(kwargs)
         obj = view_cls.queryset.model.objects.get(**lookup)
-    except (ObjectDoesNotExist, DjangoValidationError, ValueError, TypeError):
+    except (ObjectDoesNotExist, DjangoValidationError, KeyError, ValueError, TypeError):
         # DjangoValidationError: a malformed UUID in the href (e.g. ".../artifacts/nope/").
         raise HrefError(f"URI {href} not found.")
     if hasattr(obj, "cast"):

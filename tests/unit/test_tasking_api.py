@@ -200,3 +200,9 @@ def test_workers_online_missing(client, tasks):
     body = client.get(href(tasks["worker"])).json()
     assert body["current_task"] == href(tasks["b"])
     assert client.get(f"{API}workers/?online=maybe").status_code == 400
+
+
+def test_list_href_is_not_an_object_href(client, tasks):
+    resp = client.get(f"{API}tasks/?worker={API}tasks/")
+    assert resp.status_code == 400
+    assert "worker" in resp.json()
