@@ -212,3 +212,24 @@ def test_late_joiners_beyond_replay_buffer(settings, trickle, policy, expected_g
     assert late.status_code == 200 and late.content == files["0.iso"]
     assert server.counts["0.iso"] == expected_gets
     assert _stored("0.iso") is (policy == "on_demand")
+
+
+def test_two_processes_race_store_once(origin):
+    """Two content apps (separate flight tables, like two processes) fetch the same file at once:
+    both answer correctly and the bytes are stored exactly once."""
+    fixture, server, files = _setup(origin, "on_demand", "race")
+    server.behaviour["delay"] = {"1.iso": 0.3}
+    a, b = AppThread().start(), AppThread().start()
+    try:
+        urls = [x.url(P + "race/1.iso") for x in (a, b) for _ in range(3)]
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            bodies = list(pool.map(lambda u: requests.get(u, timeout=30).content, urls))
+    finally:
+        a.stop()
+        b.stop()
+    assert all(body == files["1.iso"] for body in bodies)
+    assert server.counts["1.iso"] <= 2
+    sha = hashlib.sha256(files["1.iso"]).hexdigest()
+    assert Artifact.objects.filter(sha256=sha).count() == 1
+    ca = ContentArtifact.objects.get(relative_path="1.iso")
+    assert ca.artifact.sha256 == sha

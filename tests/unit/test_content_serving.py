@@ -329,18 +329,21 @@ def test_missing_file_on_disk_is_404_not_500(app, published, files):
 
 
 # --- heartbeat ------------------------------------------------------------------------------------
-def test_heartbeat_registers_and_unregisters():
+def test_heartbeat_registers_refreshes_and_unregisters(settings):
     from pulpcore.app.models import AppStatus
 
+    settings.CONTENT_APP_TTL = 3  # beat every second
     a = AppThread(heartbeat=True).start()
     try:
         row = AppStatus.objects.get(app_type="content", name=a.state.name)
         assert "@" in row.name and row.versions.get("core")
         first = row.last_heartbeat
+        time.sleep(1.5)
+        row.refresh_from_db()
+        assert row.last_heartbeat > first
     finally:
         a.stop()
     assert not AppStatus.objects.filter(name=a.state.name).exists()
-    assert first is not None
 
 
 def test_large_file_full_and_range_use_sendfile_path(app):
