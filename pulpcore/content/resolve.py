@@ -12,6 +12,7 @@ arrives. Without that connection (no permission to create triggers, database res
 is simply not used, so correctness never depends on it.
 """
 
+import asyncio
 import logging
 import os
 import threading
@@ -256,8 +257,7 @@ class DB:
         raise AssertionError("unreachable")
 
     async def run(self, fn: Callable, *args: Any) -> Any:
-        import asyncio
-
+        """Run ``fn(*args)`` in a DB thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._call, fn, args)
 
