@@ -253,6 +253,10 @@ def test_orphaned_for(client):
     )
     assert client.get(URL, {"orphaned_for": 60}).json()["count"] == 1
     assert client.get(URL, {"orphaned_for": "soon"}).status_code == 400
+    assert client.get(URL, {"orphaned_for": "NaN"}).status_code == 400
+    assert client.get(URL, {"orphaned_for": -5}).status_code == 400
+    r = client.get(URL, {"orphaned_for": "1e20"})
+    assert r.status_code == 200 and r.json()["count"] == 0
 
 
 def test_artifacts_in_version(client):

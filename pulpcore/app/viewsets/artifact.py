@@ -48,7 +48,10 @@ def orphaned_artifacts(minutes: float) -> models.QuerySet:
     """Artifacts no content uses, untouched for at least ``minutes`` (-1: the protection time)."""
     if minutes == -1:
         minutes = settings.ORPHAN_PROTECTION_TIME
-    cutoff = timezone.now() - timedelta(minutes=minutes)
+    try:
+        cutoff = timezone.now() - timedelta(minutes=minutes)
+    except OverflowError:
+        return Artifact.objects.none()  # longer ago than datetimes go: nothing is that old
     used = ContentArtifact.objects.filter(artifact__isnull=False).values("artifact_id")
     return Artifact.objects.exclude(pk__in=used).filter(timestamp_of_interest__lte=cutoff)
 
