@@ -229,6 +229,9 @@ def main() -> None:
                 api = Api(stack)
                 reason = api.available()
                 if reason is None:
+                    new_style = stack.env.get("PULP_USE_NEW_WORKER_STYLE", "").lower()
+                    if new_style not in ("true", "1", "yes"):
+                        stack.start_resource_manager("resource-manager")
                     for i in range(args.workers):
                         stack.start_worker(f"worker{i}")
                     api_fig = run(api, *urls, tag="api")

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import transaction
 
@@ -13,6 +14,7 @@ from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeConten
 
 # Strongest first: the digest used to recognise an artifact we already store.
 LOOKUP_DIGESTS = ("sha256", "sha512", "sha384", "sha224")
+FILE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="place")
 
 
 class PipelineContext:
@@ -147,18 +149,22 @@ class ArtifactSaver(Stage):
                     by_sha.setdefault(da.artifact.sha256, []).append(da)
         if not by_sha:
             return
-        new = []
+        moves = []
         for sha256 in sorted(by_sha):
             das = by_sha[sha256]
-            artifact = das[0].artifact
-            temp = artifact.file.name
-            artifact.file.name = place_artifact_file(temp, sha256)
-            self.context.temp_paths.discard(temp)
+            temp = das[0].artifact.file.name
             for other in das[1:]:  # the same bytes declared twice in one batch
                 other_temp = other.artifact.file.name
                 if other_temp != temp and os.path.exists(other_temp):
                     os.unlink(other_temp)
                 self.context.temp_paths.discard(other_temp)
+            moves.append((das[0].artifact, temp, sha256))
+        # Renames are syscalls that release the GIL: do them side by side.
+        placed = list(FILE_POOL.map(lambda m: place_artifact_file(m[1], m[2]), moves))
+        new = []
+        for (artifact, temp, _sha256), name in zip(moves, placed, strict=True):
+            artifact.file.name = name
+            self.context.temp_paths.discard(temp)
             new.append(artifact)
         with transaction.atomic():
             Artifact.objects.bulk_create(new, ignore_conflicts=True)
