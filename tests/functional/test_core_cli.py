@@ -104,3 +104,30 @@ def test_correlation_id_through_gunicorn(stack):
     assert r.status_code == 200 and r.headers["Correlation-ID"] == "e2e-cid-1"
     r = requests.get(stack.url("artifacts/"), headers={"Correlation-ID": "bad id"}, timeout=10)
     assert r.status_code == 401 and r.headers["Correlation-ID"] != "bad id"
+
+
+def test_concurrent_uploads_of_the_same_bytes(stack):
+    """Racing uploads: one artifact, the others a clear 400, no stray files either way."""
+    import concurrent.futures
+
+    data = os.urandom(300_000)
+    sha256 = hashlib.sha256(data).hexdigest()
+    workdir = stack.env["PULP_WORKING_DIRECTORY"]
+    before = set(os.listdir(workdir))
+
+    def post(_):
+        return stack.post("artifacts/", files={"file": ("same.bin", data)})
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(post, range(6)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(201) == 1, [(r.status_code, r.text[:200]) for r in responses]
+    assert set(codes) == {201, 400}
+    for r in responses:
+        if r.status_code == 400:
+            assert "already exists" in r.json()["non_field_errors"][0]
+    listing = stack.get("artifacts/", params={"sha256": sha256}).json()
+    assert listing["count"] == 1
+    with open(os.path.join(stack.env["PULP_MEDIA_ROOT"], listing["results"][0]["file"]), "rb") as f:
+        assert f.read() == data
+    assert set(os.listdir(workdir)) == before
