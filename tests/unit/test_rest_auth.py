@@ -143,3 +143,26 @@ def test_reset_admin_password_random():
 def test_reset_admin_password_options_exclusive():
     with pytest.raises(CommandError):
         call_command("reset-admin-password", "--random", "--password", "x")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic",
+        "Basic !!!not-base64!!!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
+        "Basic a b c",
+    ],
+)
+def test_malformed_basic_header_is_401_not_500(header):
+    r = Client().get(ARTIFACTS, headers={"Authorization": header})
+    assert r.status_code == 401
+    assert r["Content-Type"] == "application/json" and "detail" in r.json()
+
+
+def test_non_ascii_password_works():
+    get_user_model().objects.create_user("zoë", password="pässwörd-✓")
+    token = base64.b64encode("zoë:pässwörd-✓".encode()).decode()
+    r = Client().get(ARTIFACTS, headers={"Authorization": f"Basic {token}"})
+    assert r.status_code == 200
