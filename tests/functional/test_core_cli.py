@@ -131,3 +131,25 @@ def test_concurrent_uploads_of_the_same_bytes(stack):
     with open(os.path.join(stack.env["PULP_MEDIA_ROOT"], listing["results"][0]["file"]), "rb") as f:
         assert f.read() == data
     assert set(os.listdir(workdir)) == before
+
+
+def test_password_change_is_honoured_by_every_api_worker_at_once(stack):
+    """Each gunicorn worker caches verified credentials; none may keep accepting an old one."""
+    create = (
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('carol', password='carol-old')"
+    )
+    stack.manage("shell", "-c", create)
+    url = stack.url("artifacts/?limit=1")
+    # Enough requests that every worker has verified (and cached) the old password.
+    for _ in range(8):
+        assert requests.get(url, auth=("carol", "carol-old"), timeout=30).status_code == 200
+    change = (
+        "from django.contrib.auth import get_user_model; "
+        "u = get_user_model().objects.get(username='carol'); "
+        "u.set_password('carol-new'); u.save()"
+    )
+    stack.manage("shell", "-c", change)
+    for _ in range(8):
+        assert requests.get(url, auth=("carol", "carol-old"), timeout=30).status_code == 401
+    assert requests.get(url, auth=("carol", "carol-new"), timeout=30).status_code == 200
