@@ -9,7 +9,6 @@ from pulp_file.app.models import (
     FileRemote,
     FileRepository,
 )
-from pulpcore.plugin.models import Distribution
 from pulpcore.plugin.serializers import (
     ContentChecksumSerializer,
     DistributionSerializer,
@@ -74,7 +73,7 @@ class DistributionsOfPublicationField(HrefListField):
         super().__init__(**kwargs)
 
     def to_representation(self, data) -> list[str]:
-        return super().to_representation(Distribution.objects.filter(publication_id=data.pk))
+        return super().to_representation(list(data.distribution_set.all()))
 
 
 class FilePublicationSerializer(PublicationSerializer):

@@ -20,18 +20,36 @@ class HrefError(ValueError):
     """The href is malformed or names an object of the wrong type."""
 
 
+def detail_model(obj):
+    """The detail model class of a master-model row, from its ``pulp_type`` (no query)."""
+    cls = type(obj)
+    if cls.TYPE and cls.get_pulp_type() == obj.pulp_type:
+        return cls
+    for model in cls.detail_models():
+        if model.get_pulp_type() == obj.pulp_type:
+            return model
+    return None
+
+
 def get_url(obj) -> str:
-    """The ``pulp_href`` of ``obj``: an absolute path under the API root."""
+    """The ``pulp_href`` of ``obj``: an absolute path under the API root.
+
+    Master rows are mapped to their detail endpoint by ``pulp_type``, so listing many objects
+    costs no query per row (select the related repository of versions to keep it that way).
+    """
     from pulpcore.app.models import MasterModel, RepositoryVersion
 
-    if isinstance(obj, MasterModel):
-        obj = obj.cast()
     if isinstance(obj, RepositoryVersion):
-        repo = obj.repository.cast()
-        viewset = NESTED_VIEWSET.get((type(repo), RepositoryVersion))
+        repo = obj.repository
+        viewset = NESTED_VIEWSET.get((detail_model(repo) or type(repo), RepositoryVersion))
         if viewset is None:
             raise LookupError(f"No versions endpoint for {type(repo).__name__}")
         return f"{get_url(repo)}versions/{obj.number}/"
+    if isinstance(obj, MasterModel):
+        model = detail_model(obj)
+        if model is not None and model in VIEWSET_FOR_MODEL:
+            return f"{api_root()}{VIEWSET_FOR_MODEL[model].url_prefix()}/{obj.pk}/"
+        obj = obj.cast()
     viewset = VIEWSET_FOR_MODEL.get(type(obj))
     if viewset is None:
         raise LookupError(f"No endpoint serves {type(obj).__name__}")

@@ -33,6 +33,9 @@ class LatestVersionHrefField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value) -> str | None:
+        if hasattr(value, "latest_number"):  # annotated by the list querysets
+            number = value.latest_number
+            return None if number is None else f"{util.get_url(value)}versions/{number}/"
         latest = value.latest_version()
         return util.get_url(latest) if latest is not None else None
 
@@ -76,6 +79,70 @@ class _SummaryDictField(serializers.DictField):
     """``{pulp_type: {"count": n, "href": list_url}}``."""
 
 
+def _listing_href(filter_name: str, pulp_type: str, version_href: str) -> str:
+    model = next((m for m in Content.detail_models() if m.get_pulp_type() == pulp_type), None)
+    viewset = util.VIEWSET_FOR_MODEL.get(model) if model else None
+    base = f"{util.api_root()}{viewset.url_prefix()}/" if viewset else f"{util.api_root()}content/"
+    return f"{base}?{filter_name}={version_href}"
+
+
+def content_summaries(versions: list[RepositoryVersion]) -> dict:
+    """Content summaries of many versions in three queries (added, removed, present)."""
+    from django.db import connection
+    from django.db.models import Count
+
+    from pulpcore.app.models import RepositoryContent
+
+    pks = [v.pk for v in versions]
+    counts: dict = {pk: {"added": {}, "removed": {}, "present": {}} for pk in pks}
+    for key, column in (("added", "version_added_id"), ("removed", "version_removed_id")):
+        rows = (
+            RepositoryContent.objects.filter(**{f"{column}__in": pks})
+            .values(column, "content__pulp_type")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row[column]][key][row["content__pulp_type"]] = row["n"]
+    if pks:
+        rv, rc, ct = (
+            RepositoryVersion._meta.db_table,
+            RepositoryContent._meta.db_table,
+            Content._meta.db_table,
+        )
+        sql = f"""
+            SELECT v.pulp_id, c.pulp_type, count(*)
+            FROM {rv} v
+            JOIN {rc} rc ON rc.repository_id = v.repository_id
+            JOIN {rv} va ON va.pulp_id = rc.version_added_id
+            LEFT JOIN {rv} vr ON vr.pulp_id = rc.version_removed_id
+            JOIN {ct} c ON c.pulp_id = rc.content_id
+            WHERE v.pulp_id = ANY(%s) AND va.number <= v.number
+              AND (vr.pulp_id IS NULL OR vr.number > v.number)
+            GROUP BY v.pulp_id, c.pulp_type
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pks])
+            for pk, pulp_type, n in cursor.fetchall():
+                counts[pk]["present"][pulp_type] = n
+    filters = {
+        "added": "repository_version_added",
+        "removed": "repository_version_removed",
+        "present": "repository_version",
+    }
+    out = {}
+    for version in versions:
+        href = util.get_url(version)
+        out[version.pk] = {
+            key: {
+                t: {"count": n, "href": _listing_href(filters[key], t, href)}
+                for t, n in sorted(by_type.items())
+            }
+            for key, by_type in counts[version.pk].items()
+        }
+    return out
+
+
 class ContentSummarySerializer(serializers.Serializer):
     """Per content type: how many units a version added, removed and holds, with list hrefs."""
 
@@ -87,7 +154,21 @@ class ContentSummarySerializer(serializers.Serializer):
         ref_name = "ContentSummary"
 
     def to_representation(self, instance) -> dict:
-        return instance.content_summary()
+        cached = getattr(instance, "_content_summary", None)
+        if cached is not None:
+            return cached
+        return content_summaries([instance])[instance.pk]
+
+
+class RepositoryVersionListSerializer(serializers.ListSerializer):
+    """Computes the content summaries of a whole page at once."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        summaries = content_summaries(items)
+        for item in items:
+            item._content_summary = summaries[item.pk]
+        return super().to_representation(items)
 
 
 class RepositoryVersionSerializer(ModelSerializer):
@@ -100,6 +181,7 @@ class RepositoryVersionSerializer(ModelSerializer):
 
     class Meta:
         model = RepositoryVersion
+        list_serializer_class = RepositoryVersionListSerializer
         fields = ModelSerializer.Meta.fields + (
             "number",
             "repository",

@@ -6,7 +6,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 
 from pulpcore.app.models import Content
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
-from pulpcore.app.serializers.content import MultipleArtifactContentSerializer
+from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, with_artifacts
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
 from pulpcore.app.viewsets.filtersets import ContentFilter, GenericContentFilter
 from pulpcore.app.viewsets.repository import task_response
@@ -20,7 +20,7 @@ class ReadOnlyContentViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, N
     filterset_class = ContentFilter
 
     def get_queryset(self):
-        return super().get_queryset().order_by("-pulp_created")
+        return with_artifacts(super().get_queryset()).order_by("-pulp_created")
 
 
 class ContentViewSet(ReadOnlyContentViewSet):
@@ -61,3 +61,6 @@ class ListContentViewSet(ListOnlyViewSet):
     queryset = Content.objects.all().order_by("-pulp_created")
     serializer_class = MultipleArtifactContentSerializer
     filterset_class = GenericContentFilter
+
+    def get_queryset(self):
+        return with_artifacts(super().get_queryset())

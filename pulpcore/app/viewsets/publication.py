@@ -37,7 +37,14 @@ class PublicationViewSet(
     filterset_class = PublicationFilter
 
     def get_queryset(self):
-        return super().get_queryset().filter(complete=True).order_by("-pulp_created")
+        return (
+            super()
+            .get_queryset()
+            .filter(complete=True)
+            .select_related("repository_version__repository")
+            .prefetch_related("distribution_set")
+            .order_by("-pulp_created")
+        )
 
     def dispatch_publish(self, func, version, **kwargs):
         """Queue ``func(repository_version_pk=..., **kwargs)``; 202 with the task."""
@@ -56,6 +63,9 @@ class ListPublicationViewSet(ListOnlyViewSet):
     queryset = Publication.objects.filter(complete=True).order_by("-pulp_created")
     serializer_class = PublicationSerializer
     filterset_class = GenericPublicationFilter
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("repository_version__repository")
 
 
 class DistributionViewSet(
@@ -88,7 +98,12 @@ class DistributionViewSet(
         return [instance, f"{util.api_root()}distributions/"]
 
     def get_queryset(self):
-        return super().get_queryset().order_by("-pulp_created")
+        return (
+            super()
+            .get_queryset()
+            .select_related("publication", "repository", "content_guard")
+            .order_by("-pulp_created")
+        )
 
     @extend_schema(request=SetLabelSerializer, responses={200: SetLabelSerializer})
     @action(detail=True, methods=["post"], serializer_class=SetLabelSerializer)
@@ -108,6 +123,9 @@ class ListDistributionViewSet(ListOnlyViewSet):
     queryset = Distribution.objects.all().order_by("-pulp_created")
     serializer_class = DistributionSerializer
     filterset_class = GenericDistributionFilter
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("repository", "content_guard")
 
 
 class ContentGuardViewSet(

@@ -6,6 +6,7 @@ list-only viewsets register ``repositories/``, ``repository_versions/`` and ``re
 """
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -33,6 +34,16 @@ from pulpcore.app.viewsets.filtersets import (
 )
 from pulpcore.app.viewsets.mixins import AsyncRemoveMixin, AsyncUpdateMixin
 from pulpcore.tasking.dispatch import dispatch
+
+
+def with_latest_number(qs):
+    """Repositories annotated with their latest complete version number (one query a page)."""
+    latest = (
+        RepositoryVersion.objects.filter(repository=OuterRef("pk"), complete=True)
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    return qs.select_related("remote").annotate(latest_number=Subquery(latest))
 
 
 def task_response(task) -> Response:
@@ -96,7 +107,7 @@ class RepositoryViewSet(
     filterset_class = RepositoryFilter
 
     def get_queryset(self):
-        return super().get_queryset().order_by("-pulp_created")
+        return with_latest_number(super().get_queryset()).order_by("-pulp_created")
 
     def perform_create(self, serializer):
         with transaction.atomic():
@@ -151,7 +162,13 @@ class RepositoryVersionViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin,
     parent_lookup_kwargs = {"repository_pk": "repository__pk"}
 
     def get_queryset(self):
-        return super().get_queryset().filter(complete=True).order_by("-number")
+        return (
+            super()
+            .get_queryset()
+            .filter(complete=True)
+            .select_related("repository", "base_version__repository")
+            .order_by("-number")
+        )
 
     @extend_schema(responses={202: AsyncOperationResponseSerializer})
     def destroy(self, request, *args, **kwargs):
@@ -198,7 +215,7 @@ class ListRepositoryViewSet(ListOnlyViewSet):
     filterset_class = GenericRepositoryFilter
 
     def get_queryset(self):
-        return super().get_queryset().filter(user_hidden=False)
+        return with_latest_number(super().get_queryset().filter(user_hidden=False))
 
 
 class ListRepositoryVersionViewSet(ListOnlyViewSet):
@@ -208,6 +225,9 @@ class ListRepositoryVersionViewSet(ListOnlyViewSet):
     queryset = RepositoryVersion.objects.filter(complete=True).order_by("-pulp_created")
     serializer_class = RepositoryVersionSerializer
     filterset_class = RepositoryVersionFilter
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("repository", "base_version__repository")
 
 
 # --- remotes ------------------------------------------------------------------------------------
