@@ -518,3 +518,50 @@ def test_repair_redownloads_corrupted_and_reports_unrepairable(client, tmp_path)
         with pytest.raises(RuntimeError, match="could not be re-downloaded"):
             run(post(client, f"{version}repair/", {}))
     assert post(client, f"{version}repair/", {"verify_checksums": "maybe"}).status_code == 400
+
+
+# --- plugin API boundary and sync integration ----------------------------------------------------
+def test_pulp_file_imports_only_the_plugin_api():
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "pulp_file"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for mod in names:
+                if mod.startswith("pulpcore") and not mod.startswith("pulpcore.plugin"):
+                    offenders.append(f"{path.relative_to(root)}: {mod}")
+    assert offenders == []
+
+
+def test_sync_into_autopublish_repository_publishes_once_per_new_version(client, tmp_path):
+    from pulp_file.app.tasks.synchronizing import synchronize
+    from tests.fixtures import FixtureServer, make_file_fixture
+
+    tree = make_file_fixture(tmp_path / "origin", count=3, size=512)
+    repo = make_repo(client, autopublish=True)
+    repo_pk = repo["pulp_href"].split("/")[-2]
+    with FixtureServer(tree.root) as server:
+        remote = FileRemote.objects.create(name="auto", url=server.url + "PULP_MANIFEST")
+        synchronize(str(remote.pk), repo_pk, mirror=False)
+        synchronize(str(remote.pk), repo_pk, mirror=False)  # nothing new: no version, no pub
+    assert [v["number"] for v in versions(client, repo)] == [1, 0]
+    pubs = client.get(f"{PUBS}?repository={repo['pulp_href']}").json()["results"]
+    assert [p["repository_version"] for p in pubs] == [f"{repo['pulp_href']}versions/1/"]
+    pub = FilePublication.objects.get(pk=pubs[0]["pulp_href"].split("/")[-2])
+    meta = PublishedMetadata.objects.get(publication=pub)
+    lines = (Path(settings.MEDIA_ROOT) / meta.artifact.file.name).read_text().splitlines()
+    assert lines == sorted(f"{e.relative_path},{e.sha256},{e.size}" for e in tree.entries)
+    # The generic lists find the synced content through the publication and the repository.
+    unit = client.get(f"{FILES}?relative_path={tree.entries[0].relative_path}").json()
+    href = unit["results"][0]["pulp_href"]
+    assert client.get(f"{API}publications/?content={href}").json()["count"] == 1
+    run(post(client, DISTS, {"name": "auto", "base_path": "auto", "repository": repo["pulp_href"]}))
+    assert client.get(f"{API}distributions/?with_content={href}").json()["count"] == 1
