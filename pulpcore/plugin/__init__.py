@@ -1,4 +1,27 @@
-"""The plugin API: the only part of pulpcore that plugins import."""
+"""The plugin API: the only part of pulpcore that plugins import.
+
+A plugin (see ``pulp_file``) is a Django app whose config subclasses ``PulpPluginAppConfig`` and
+whose ``viewsets`` module is imported at startup. What it builds on:
+
+- ``pulpcore.plugin.models``: ``Content``, ``Repository``, ``Remote``, ``Publication``,
+  ``Distribution`` (subclass them and set ``TYPE``), plus artifacts and versions.
+  ``Repository.finalize_new_version(version)`` may adjust a version before it completes and
+  ``on_new_version(version)`` runs right after (pulp_file's autopublish).
+- ``pulpcore.plugin.serializers``: ``RepositorySerializer``, ``RemoteSerializer``,
+  ``PublicationSerializer``, ``DistributionSerializer``, ``SingleArtifactContentUploadSerializer``
+  (override ``content_fields``), ``RelatedField(types=...)`` for hrefs.
+- ``pulpcore.plugin.viewsets``: ``ContentViewSet``, ``RepositoryViewSet``,
+  ``RepositoryVersionViewSet``, ``RemoteViewSet``, ``PublicationViewSet``,
+  ``DistributionViewSet``. Set ``endpoint_name``, ``queryset`` and ``serializer_class``; the URL
+  ``<master>/<app label>/<endpoint_name>/`` follows. A versions viewset also sets
+  ``endpoint_name = "versions"`` and ``parent_viewset``.
+- ``pulpcore.plugin.filters``: ``ContentFilter`` and friends, ``ordering_filter(Model)``.
+- ``pulpcore.plugin.tasking``: ``dispatch`` and ``record_created``.
+- ``pulpcore.plugin.util``: ``new_version(repository)`` (a context manager that completes the
+  version, drops it when nothing changed, or discards it on error), ``add_and_remove``,
+  ``store_artifact_file``, ``get_url`` / ``resolve_href``.
+- ``pulpcore.plugin.stages`` and ``pulpcore.plugin.download``: the sync pipeline and downloaders.
+"""
 
 from pulpcore.app.apps import PulpPluginAppConfig
 
