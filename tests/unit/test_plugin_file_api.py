@@ -565,3 +565,55 @@ def test_sync_into_autopublish_repository_publishes_once_per_new_version(client,
     assert client.get(f"{API}publications/?content={href}").json()["count"] == 1
     run(post(client, DISTS, {"name": "auto", "base_path": "auto", "repository": repo["pulp_href"]}))
     assert client.get(f"{API}distributions/?with_content={href}").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "url,body",
+    [
+        (REPOS, {"name": "x", "remote": "/pulp/api/v3/remotes/file/file/not-a-uuid/"}),
+        (REPOS, {"name": "x", "remote": f"{REPOS}{uuid.uuid4()}/"}),
+        (REPOS, {"name": ""}),
+        (REPOS, {"name": "x", "manifest": "a/b"}),
+        (REMOTES, {"name": "x", "url": "ftp://h/"}),
+        (REMOTES, {"name": "x", "url": "http://h/", "proxy_url": "http://u:p@h:1/"}),
+        (REMOTES, {"name": "x", "url": "http://h/", "total_timeout": -1}),
+        (PUBS, {"repository_version": "/pulp/api/v3/repositories/file/file/x/versions/1/"}),
+        (PUBS, {"repository": REPOS}),
+        (DISTS, {"name": "x", "base_path": "ok", "content_guard": "nonsense"}),
+        (DISTS, {"name": "x", "base_path": "ok", "publication": "/pulp/api/v3/artifacts/"}),
+        (DISTS, {"name": "x"}),
+        (DISTS, {"name": "x", "base_path": ""}),
+    ],
+)
+def test_bad_bodies_are_400_and_change_nothing(client, url, body):
+    before = {m: m.objects.count() for m in (FileRepository, FileRemote, FileDistribution)}
+    resp = post(client, url, body)
+    assert resp.status_code == 400, resp.content
+    assert isinstance(resp.json(), dict) and resp.json()
+    assert not Task.objects.exists()
+    assert {m: m.objects.count() for m in before} == before
+
+
+def test_content_into_wrong_repository_type_or_two_files_at_one_path(client):
+    remote = post(client, REMOTES, {"name": "w", "url": "http://h/"}).json()
+    resp = upload(client, b"x", "x", remote["pulp_href"])
+    assert resp.status_code == 400 and "repository" in resp.json()
+    repo = make_repo(client)
+    a = add_file(client, b"first", "same")
+    b = add_file(client, b"second", "same")
+    resp = post(client, f"{repo['pulp_href']}modify/", {"add_content_units": [a, b]})
+    with pytest.raises(ValueError, match="same relative path: same"):
+        run(resp)
+    assert [v["number"] for v in versions(client, repo)] == [0]
+
+
+def test_q_filter_and_ordering(client):
+    for n in ("alpha", "beta", "gamma"):
+        make_repo(client, description=n)
+    names = [
+        r["description"] for r in client.get(f"{REPOS}?ordering=description").json()["results"]
+    ]
+    assert names == ["alpha", "beta", "gamma"]
+    q = 'name__contains="repo" AND NOT pulp_label_select="x"'
+    assert client.get(f"{REPOS}?q={q}").json()["count"] == 3
+    assert client.get(f"{REPOS}?ordering=nope").status_code == 400
