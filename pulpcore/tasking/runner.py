@@ -121,7 +121,7 @@ async def _await(awaitable):
 def drop_broken_connections() -> None:
     """Between tasks: forget database connections that broke (e.g. PostgreSQL restarted)."""
     for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and not conn.is_usable():
+        if conn.connection is not None and conn.errors_occurred and not conn.is_usable():
             conn.close()
 
 

@@ -10,7 +10,8 @@ ready task for itself, the resource-manager hands every ready task to the rq que
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pulpcore.app.models import Task
@@ -90,15 +91,12 @@ def claim(task_id, worker) -> Task | None:
         state="running",
         worker=worker,
         started_at=now,
-        unblocked_at=now,
+        unblocked_at=Coalesce(F("unblocked_at"), Value(now)),
         pulp_last_updated=now,
     )
     if not updated:
         return None
-    task = Task.objects.get(pk=task_id)
-    if task.unblocked_at is None:  # pragma: no cover - defensive
-        task.unblocked_at = now
-    return task
+    return Task.objects.get(pk=task_id)
 
 
 def claim_next(worker) -> Task | None:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "pulp-tasks"
 RESCAN_INTERVAL = 2.0
+BATCH_DELAY = 0.002
 REQUEUE_AFTER = timedelta(seconds=3)
 STARTED_GRACE = timedelta(seconds=30)
 
@@ -43,16 +44,22 @@ def redis_connection() -> redis.Redis:
     )
 
 
-def enqueue(queue: Queue, task_id) -> None:
-    queue.enqueue(
+def _job_data(task_id):
+    return Queue.prepare_data(
         "pulpcore.tasking.runner.run_task_by_id",
-        str(task_id),
+        args=[str(task_id)],
         job_id=str(task_id),
-        job_timeout=-1,
+        timeout=-1,
         result_ttl=0,
         failure_ttl=3600,
         description=f"pulp task {task_id}",
     )
+
+
+def enqueue(queue: Queue, task_ids: list) -> None:
+    """Put rq jobs (named after the tasks) on the queue, in one Redis round trip per batch."""
+    for start in range(0, len(task_ids), 500):
+        queue.enqueue_many([_job_data(t) for t in task_ids[start : start + 500]])
 
 
 # --- worker ------------------------------------------------------------------------------------
@@ -124,8 +131,8 @@ class ResourceManager:
     def route(self) -> int:
         ready = scheduler.ready_task_ids()
         routed = scheduler.mark_routed(ready)
-        for task_id in routed:
-            enqueue(self.queue, task_id)
+        if routed:
+            enqueue(self.queue, routed)
         return len(routed)
 
     def requeue_lost(self) -> int:
@@ -153,7 +160,7 @@ class ResourceManager:
                 if job.get_status() == JobStatus.STARTED and now - unblocked_at < STARTED_GRACE:
                     continue
                 job.delete()
-            enqueue(self.queue, task_id)
+            enqueue(self.queue, [task_id])
             count += 1
         if count:
             log.warning("resource-manager: re-enqueued %d task(s) whose rq job was lost", count)
@@ -175,7 +182,10 @@ class ResourceManager:
                     if time.monotonic() - self.last_requeue_check > RESCAN_INTERVAL:
                         self.last_requeue_check = time.monotonic()
                         self.requeue_lost()
-                    pg.wait_for_notify(self.conn, RESCAN_INTERVAL)
+                    if pg.wait_for_notify(self.conn, RESCAN_INTERVAL):
+                        # Let a burst of dispatches/finishes arrive, then route them in one pass.
+                        time.sleep(BATCH_DELAY)
+                        pg.wait_for_notify(self.conn, 0)
                 except SystemExit:
                     raise
                 except Exception as exc:  # noqa: BLE001 - outages of PostgreSQL or Redis
