@@ -10,10 +10,9 @@ from aiohttp import web
 from django.conf import settings
 
 from pulpcore.content.ondemand import Flight, OnDemand
-from pulpcore.content.paths import BadPath, ContentPath, parse_content_path
+from pulpcore.content.paths import BadPath, parse_content_path
 from pulpcore.content.resolve import (
     DB,
-    Resolution,
     ResolutionCache,
     install_triggers,
     on_demand_sync,
@@ -126,15 +125,25 @@ class ContentApp:
         if request.method not in ("GET", "HEAD"):
             return _error(405, "Only GET and HEAD are supported.", {"Allow": "GET, HEAD"})
         raw = request.raw_path
-        if raw.split("?", 1)[0] + "/" == self.prefix:
-            raise web.HTTPMovedPermanently(self.prefix)
-        try:
-            path = parse_content_path(raw, self.prefix)
-        except BadPath as exc:
-            return _error(400, f"Bad path: {exc}")
-        if path is None:
-            return _error(404, f"Not found: content is served below {self.prefix}")
-        resolution = await self._resolve(path)
+        target = raw.split("?", 1)[0] if "?" in raw else raw
+        # The cache is keyed by the raw target: a hit skips parsing too (only targets that
+        # passed validation are ever stored).
+        hit = self.cache.get(target) if self.use_cache else None
+        if hit is not None:
+            path, resolution = hit
+        else:
+            if target + "/" == self.prefix:
+                raise web.HTTPMovedPermanently(self.prefix)
+            try:
+                path = parse_content_path(target, self.prefix)
+            except BadPath as exc:
+                return _error(400, f"Bad path: {exc}")
+            if path is None:
+                return _error(404, f"Not found: content is served below {self.prefix}")
+            generation = self.cache.generation
+            resolution = await self.db.run(resolve_sync, path.segments, path.trailing_slash)
+            if self.use_cache:
+                self.cache.put(target, (path, resolution), generation)
 
         if resolution.distro and resolution.distro.content_guard_id:
             denied = await self.db.run(_check_guard, resolution.distro.content_guard_id, request)
@@ -161,18 +170,6 @@ class ContentApp:
             404,
             f"Not found: {request.path} is not in distribution '{resolution.distro.base_path}'",
         )
-
-    async def _resolve(self, path: ContentPath) -> Resolution:
-        key = (path.segments, path.trailing_slash)
-        if self.use_cache:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
-        generation = self.cache.generation
-        resolution = await self.db.run(resolve_sync, path.segments, path.trailing_slash)
-        if self.use_cache:
-            self.cache.put(key, resolution, generation)
-        return resolution
 
     async def _serve_file(self, request: web.Request, name: str, match) -> web.StreamResponse:
         response = ArtifactResponse(

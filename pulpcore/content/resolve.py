@@ -406,11 +406,12 @@ def install_triggers() -> None:
 
 
 class ResolutionCache:
-    """Path → Resolution, valid only while the LISTEN connection is up and quiet."""
+    """Request target → (parsed path, Resolution), valid only while the LISTEN connection is up
+    and quiet."""
 
     def __init__(self, max_entries: int):
         self.max_entries = max_entries
-        self.entries: dict[tuple, Resolution] = {}
+        self.entries: dict[str, tuple] = {}
         self.generation = 0
         self.enabled = False
         self._conn = None
@@ -464,12 +465,12 @@ class ResolutionCache:
             self.entries = {}
 
     # lookups
-    def get(self, key: tuple) -> Resolution | None:
+    def get(self, key: str) -> tuple | None:
         if not self.enabled or not self.poll():
             return None
         return self.entries.get(key)
 
-    def put(self, key: tuple, value: Resolution, generation: int) -> None:
+    def put(self, key: str, value: tuple, generation: int) -> None:
         if not self.enabled:
             return
         with self._lock:
