@@ -129,7 +129,13 @@ def test_repository_create_has_version_zero(client):
 def test_upload_adds_to_new_version_with_summary(client):
     repo = make_repo(client)
     data = os.urandom(3000)
+    before = set(os.listdir(settings.WORKING_DIRECTORY))
     task = run(upload(client, data, "dir/a.bin", repo["pulp_href"]))
+    # The upload was moved into storage, not copied: nothing is left in the working directory.
+    assert set(os.listdir(settings.WORKING_DIRECTORY)) - before == set()
+    stored = Artifact.objects.get(sha256=hashlib.sha256(data).hexdigest())
+    assert (Path(settings.MEDIA_ROOT) / stored.file.name).read_bytes() == data
+    assert stored.size == 3000 and stored.sha512 == hashlib.sha512(data).hexdigest()
     hrefs = created(task)
     content_href = next(h for h in hrefs if h.startswith(FILES))
     assert f"{repo['pulp_href']}versions/1/" in hrefs

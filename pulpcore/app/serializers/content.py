@@ -266,7 +266,22 @@ def store_artifact_file(path: str) -> Artifact:
 
 
 def artifact_from_uploaded_file(uploaded) -> Artifact:
-    """Write a request's uploaded file to the working directory and store it as an Artifact."""
+    """Store a request's uploaded file as an Artifact (or find the one with the same bytes).
+
+    Files received by ``HashingFileUploadHandler`` are already hashed in WORKING_DIRECTORY and
+    are moved into storage; anything else is written out and hashed first.
+    """
+    hashes = getattr(uploaded, "hashes", None) or {}
+    if hashes.get("sha256") and hasattr(uploaded, "temporary_file_path"):
+        existing = Artifact.objects.filter(sha256=hashes["sha256"]).first()
+        if existing is not None:
+            return existing
+        artifact = Artifact(size=uploaded.size, **hashes)
+        try:
+            with transaction.atomic():
+                return artifact.save_with_file(uploaded.temporary_file_path())
+        except IntegrityError:
+            return Artifact.objects.get(sha256=hashes["sha256"])
     path = new_temp_path()
     with open(path, "wb") as out:
         for chunk in uploaded.chunks():

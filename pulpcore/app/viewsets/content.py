@@ -7,6 +7,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from pulpcore.app.models import Content
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, with_artifacts
+from pulpcore.app.upload_handlers import HashingFileUploadHandler
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
 from pulpcore.app.viewsets.filtersets import ContentFilter, GenericContentFilter
 from pulpcore.app.viewsets.repository import task_response
@@ -31,6 +32,12 @@ class ContentViewSet(ReadOnlyContentViewSet):
     """
 
     parser_classes = (MultiPartParser, FormParser)
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Hash uploaded files while they are written to WORKING_DIRECTORY (no second read).
+        if request.method == "POST":
+            request.upload_handlers = [HashingFileUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(responses={202: AsyncOperationResponseSerializer})
     def create(self, request, *args, **kwargs):
