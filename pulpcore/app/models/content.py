@@ -104,6 +104,9 @@ class ContentArtifact(BaseModel):
 
     class Meta:
         unique_together = ("content", "relative_path")
+        # The content app finds a file of a repository version by its path: start from the few
+        # content artifacts with that path instead of every unit of the repository.
+        indexes = [models.Index(fields=["relative_path"], name="core_contentartifact_relpath")]
 
 
 class RemoteArtifact(BaseModel):
