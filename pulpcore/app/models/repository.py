@@ -147,16 +147,30 @@ class RepositoryVersion(BaseModel):
         if self.complete:
             raise RuntimeError("A complete repository version is immutable.")
 
-    def add_content(self, content: models.QuerySet) -> None:
-        """Add units (a queryset of Content or a detail type) to this incomplete version."""
+    def add_content(self, content: models.QuerySet) -> int:
+        """Add units (a queryset of Content or a detail type) to this incomplete version.
+
+        One ``INSERT ... SELECT`` in primary-key order (so concurrent writers lock rows in the
+        same order); returns how many units were new to the version.
+        """
+        from django.db import connection
+
         self._check_writable()
         present = self._content_relationships().values("content_id")
-        new_ids = content.exclude(pk__in=present).values_list("pk", flat=True).order_by("pk")
-        batch = [
-            RepositoryContent(repository_id=self.repository_id, content_id=pk, version_added=self)
-            for pk in new_ids.iterator()
-        ]
-        RepositoryContent.objects.bulk_create(batch, batch_size=1000)
+        new_ids = content.exclude(pk__in=present).values("pk").order_by()
+        sub_sql, sub_params = new_ids.query.sql_with_params()
+        table = RepositoryContent._meta.db_table
+        sql = f"""
+            INSERT INTO {table}
+                (pulp_id, pulp_created, pulp_last_updated, repository_id, content_id,
+                 version_added_id, version_removed_id)
+            SELECT gen_random_uuid(), now(), now(), %s, new.pk, %s, NULL
+            FROM ({sub_sql}) AS new (pk)
+            ORDER BY new.pk
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.repository_id, self.pk, *sub_params])
+            return cursor.rowcount
 
     def remove_content(self, content: models.QuerySet) -> None:
         """Remove units from this incomplete version."""
