@@ -213,6 +213,7 @@ WHERE %(use_version)s AND rc.repository_id = %(repo)s AND va.number <= %(num)s
 BASE_PATHS_SQL = """
 SELECT base_path FROM core_distribution
 WHERE NOT COALESCE(hidden, false) AND left(base_path, %(plen)s) = %(prefix)s
+  AND NOT (%(hide_guarded)s AND content_guard_id IS NOT NULL)
 """
 
 ON_DEMAND_SQL = """
@@ -374,7 +375,10 @@ def _listing(distro: Distro, prefix: str) -> tuple[Entry, ...] | None:
 def _root_listing(full: str) -> Resolution:
     """Outside any distribution: list the base paths below ``full`` (content root included)."""
     prefix = full + "/" if full else ""
-    rows = _fetch(BASE_PATHS_SQL, {"prefix": prefix, "plen": len(prefix)})
+    hide_guarded = bool(getattr(settings, "HIDE_GUARDED_DISTRIBUTIONS", False))
+    rows = _fetch(
+        BASE_PATHS_SQL, {"prefix": prefix, "plen": len(prefix), "hide_guarded": hide_guarded}
+    )
     if not rows and prefix:
         return Resolution()
     names = sorted({bp[len(prefix) :].split("/", 1)[0] for (bp,) in rows})

@@ -365,3 +365,21 @@ def test_large_file_full_and_range_use_sendfile_path(app):
         for _ in range(3):
             assert s.get(url).content == data
             assert s.get(url, headers={"Range": "bytes=-10"}).content == data[-10:]
+
+
+def test_content_guard_refuses_and_can_hide_listing(app, published, settings):
+    """A guard that does not permit the request gives 403 with its reason; with
+    HIDE_GUARDED_DISTRIBUTIONS the guarded distribution leaves the root listing."""
+    from pulpcore.app.models import ContentGuard
+
+    guard = ContentGuard.objects.create(name="deny-all", pulp_type="core.base-guard")
+    dist = published[3]
+    dist.content_guard = guard
+    dist.save()
+    r = requests.get(app.url(P + "pub/dist/a.iso"))
+    assert r.status_code == 403 and "cannot authorize" in r.text
+    assert 'href="pub/"' in requests.get(app.url(P)).text
+    settings.HIDE_GUARDED_DISTRIBUTIONS = True
+    dist.save()  # any change refreshes the cache
+    time.sleep(0.05)
+    assert 'href="pub/"' not in requests.get(app.url(P)).text
