@@ -83,32 +83,49 @@ class ArtifactDownloader(Stage):
         self.max_concurrent_content = max_concurrent_content
         self.progress = AsyncProgress("Downloading Artifacts", "sync.downloading.artifacts")
         self.total = 0
+        self._inflight: dict[str, asyncio.Future] = {}
+        self._counted: set[str] = set()
 
     async def run(self) -> None:
         async with self.progress:
             pending: set[asyncio.Task] = set()
+            getter: asyncio.Task | None = None
+            input_done = False
             try:
-                async for dc in self.items():
-                    todo = [da for da in _unsaved(dc) if not da.deferred_download]
-                    if not todo:
-                        await self.put(dc)
-                        continue
-                    self.total += len(todo)
-                    pending.add(asyncio.create_task(self._download_all(dc, todo)))
-                    if len(pending) >= self.max_concurrent_content:
-                        pending = await self._drain(pending, asyncio.FIRST_COMPLETED)
-                while pending:
-                    pending = await self._drain(pending, asyncio.FIRST_COMPLETED)
+                while not input_done or pending:
+                    waiting = set(pending)
+                    if not input_done and len(pending) < self.max_concurrent_content:
+                        if getter is None:
+                            getter = asyncio.create_task(self._in_q.get())
+                        waiting.add(getter)
+                    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    if getter is not None and getter in done:
+                        item, getter = getter.result(), None
+                        if item is None:
+                            input_done = True
+                        else:
+                            await self._start(item, pending)
+                    for task in done & pending:
+                        pending.discard(task)
+                        await self.put(task.result())  # re-raises a download failure
             finally:
-                for task in pending:
+                for task in [*pending, *([getter] if getter else [])]:
                     task.cancel()
             self.progress.report.total = self.total
 
-    async def _drain(self, pending: set[asyncio.Task], when) -> set[asyncio.Task]:
-        done, pending = await asyncio.wait(pending, return_when=when)
-        for task in done:
-            await self.put(task.result())  # re-raises a download failure
-        return pending
+    async def _start(self, dc: DeclarativeContent, pending: set[asyncio.Task]) -> None:
+        """Pass ``dc`` on, or start downloading what it still needs."""
+        todo = [da for da in _unsaved(dc) if not da.deferred_download]
+        if not todo:
+            await self.put(dc)
+            return
+        for da in todo:
+            sha256 = da.declared.get("sha256")
+            if not sha256 or sha256 not in self._counted:
+                self.total += 1
+            if sha256:
+                self._counted.add(sha256)
+        pending.add(asyncio.create_task(self._download_all(dc, todo)))
 
     async def _download_all(
         self, dc: DeclarativeContent, todo: list[DeclarativeArtifact]
@@ -117,15 +134,34 @@ class ArtifactDownloader(Stage):
         return dc
 
     async def _download(self, da: DeclarativeArtifact) -> None:
-        factory = self.context.factory_for(da.remote)
-        downloader = factory.build(
-            da.url, expected_digests=da.expected_digests(), expected_size=da.expected_size()
-        )
-        result = await downloader.run()
+        sha256 = da.declared.get("sha256")
+        shared = self._inflight.get(sha256) if sha256 else None
+        if shared is not None:
+            # The same bytes declared again (another path or unit): download them once.
+            da.artifact = await asyncio.shield(shared)
+            return
+        future = asyncio.get_running_loop().create_future() if sha256 else None
+        if future is not None:
+            self._inflight[sha256] = future
+        try:
+            factory = self.context.factory_for(da.remote)
+            downloader = factory.build(
+                da.url, expected_digests=da.expected_digests(), expected_size=da.expected_size()
+            )
+            result = await downloader.run()
+        except BaseException as exc:
+            if future is not None:
+                del self._inflight[sha256]
+                if not future.done():
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: waiters re-raise, nobody logs it twice
+            raise
         self.context.temp_paths.add(result.path)
         artifact = Artifact(**result.artifact_attributes)
         artifact.file = result.path
         da.artifact = artifact
+        if future is not None:
+            future.set_result(artifact)
         await self.progress.increase_by(1)
 
 
@@ -169,6 +205,9 @@ class ArtifactSaver(Stage):
         with transaction.atomic():
             Artifact.objects.bulk_create(new, ignore_conflicts=True)
         stored = {a.sha256: a for a in Artifact.objects.filter(sha256__in=list(by_sha))}
+        for artifact in new:
+            # Another sync may have stored these bytes first: point every reference at its row.
+            artifact.pk = stored[artifact.sha256].pk
         for sha256, das in by_sha.items():
             for da in das:
                 da.artifact = stored[sha256]
