@@ -16,8 +16,9 @@ NSPAWN=$REPO/molecule/shared/nspawn
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(default multi-host upgrade)
 declare -A TIMEOUT=([default]=900 [multi-host]=1200 [upgrade]=1200)
-# The release the upgrade scenario starts from: an earlier commit of this repository.
-export MOL_PULP_PREVIOUS_REF=${MOL_PULP_PREVIOUS_REF:-}
+# The release the upgrade scenario starts from: an earlier commit of this repository (the first
+# one with working roles; its schema lacks later migrations, so the upgrade migrates).
+export MOL_PULP_PREVIOUS_REF=${MOL_PULP_PREVIOUS_REF:-4f7d19ba08a4cd2d7c2bfa15a9f66f6348706823}
 log() { echo "molecule.sh: $(date +%T) $*"; }
 
 cleanup() {
@@ -106,6 +107,10 @@ build_wheel() {
   local outdir=$1 ref=${2:-} tmp
   tmp=$(mktemp -d)
   if [ -n "$ref" ]; then
+    if ! git -C "$REPO" cat-file -e "$ref^{commit}" 2>/dev/null; then
+      log "commit $ref is not in this clone (shallow?); fetching the full history"
+      git -C "$REPO" fetch -q --unshallow 2>/dev/null || true
+    fi
     git -C "$REPO" archive "$ref" | tar -x -C "$tmp" || return 1
   else
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard |
@@ -113,7 +118,8 @@ build_wheel() {
   fi
   rm -rf "$outdir"
   mkdir -p "$outdir"
-  "$MOL_VENV/bin/pip" wheel -q --no-deps -w "$outdir" "$tmp" || return 1
+  "$MOL_VENV/bin/pip" wheel -q --no-deps -w "$outdir" "$tmp" 2>&1 | grep -v '^WARNING: Location'
+  [ "${PIPESTATUS[0]}" = 0 ] || return 1
   rm -rf "$tmp"
   ls "$outdir"/pulpcore-*.whl >/dev/null
 }
@@ -133,7 +139,8 @@ build_wheels() {
   # Dependencies for the hosts: they install with --no-index from this read-only bind mount.
   mkdir -p "$wh"
   log "filling the wheelhouse $wh"
-  "$MOL_VENV/bin/pip" wheel -q -w "$wh" "$MOL_BASE"/dist/*/pulpcore-*.whl gunicorn || return 1
+  "$MOL_VENV/bin/pip" wheel -q -w "$wh" "$MOL_BASE"/dist/*/pulpcore-*.whl 2>&1 | grep -v '^WARNING: Location'
+  [ "${PIPESTATUS[0]}" = 0 ] || return 1
   rm -f "$wh"/pulpcore-*.whl
   export MOL_WHEELHOUSE=$wh
   export MOL_NSPAWN_EXTRA="--bind-ro=$wh:/srv/pulp-wheelhouse"
@@ -162,6 +169,19 @@ main() {
   [ "$(id -u)" = 0 ] || { echo "molecule.sh must run as root"; echo "0 passed, 1 failed"; exit 1; }
   install_host_packages && install_venv || { echo "0 passed, 1 failed"; exit 1; }
   export PATH=$MOL_VENV/bin:$PATH
+  # Destroying one scenario must not take the bridge (and apt-cacher-ng's address) away.
+  export MOL_KEEP_NET=1
+  # The real pulp CLI drives the end-to-end checks: the project's dev venv has it (make test
+  # creates it); otherwise a venv of its own.
+  if [ -z "${MOL_PULP_CLI:-}" ]; then
+    if [ -x "$REPO/.venv/bin/pulp" ]; then
+      export MOL_PULP_CLI=$REPO/.venv/bin/pulp
+    else
+      [ -x /opt/pulp-molecule/cli/bin/pulp ] || { /usr/bin/python3 -m venv /opt/pulp-molecule/cli &&
+        /opt/pulp-molecule/cli/bin/pip install -q pulp-cli==0.41.1; }
+      export MOL_PULP_CLI=/opt/pulp-molecule/cli/bin/pulp
+    fi
+  fi
   export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
   cleanup
   [ "${MOL_KEEP:-0}" = 1 ] || trap cleanup EXIT
