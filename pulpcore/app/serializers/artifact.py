@@ -5,6 +5,7 @@ import os
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from pulpcore.app.files import MultiHasher
 from pulpcore.app.models import Artifact
@@ -92,42 +93,46 @@ class ArtifactSerializer(ModelSerializer):
         return {"file": upload, "size": size, **verified}
 
     def create(self, validated_data: dict) -> Artifact:
-        """Move the uploaded file into content-addressed storage and save the row, or neither."""
+        """Move the uploaded file into content-addressed storage and save the row, or neither.
+
+        Identical uploads may race: whichever row commits first owns the file, the others answer
+        400 and never remove a file at the destination that a row may point at.
+        """
         upload = validated_data.pop("file")
         artifact = Artifact(**validated_data)
         dest = os.path.join(settings.MEDIA_ROOT, artifact_relpath(artifact.sha256))
         existed_before = os.path.exists(dest)
-        source = _temporary_path(upload)
-        if existed_before and not Artifact.objects.filter(sha256=artifact.sha256).exists():
-            # A file with no row (left by a crash) may hold anything: atomically put the bytes we
-            # just verified in its place, so the new row never points at unverified data.
-            try:
-                os.replace(source, dest)
-                source = dest
-            except OSError:
-                pass  # another filesystem: storage keeps the existing file
+        source, own_copy = _temporary_path(upload)
         try:
+            if existed_before and not Artifact.objects.filter(sha256=artifact.sha256).exists():
+                # A file with no row (left by a crash, or by a racing identical upload) may hold
+                # anything: atomically put the bytes we just verified in its place.
+                try:
+                    os.replace(source, dest)
+                    source, own_copy = dest, False
+                except OSError:
+                    pass  # another filesystem: storage keeps the existing file
             with transaction.atomic():
                 artifact.save_with_file(source)
         except Exception as exc:
-            if source != getattr(upload, "temporary_file_path", lambda: None)():
-                # Our own copy of an in-memory upload: nobody else will remove it.
-                if os.path.exists(source):
-                    os.unlink(source)
-            # Another request may have stored the same bytes meanwhile: its row owns the file.
+            if own_copy and os.path.exists(source):
+                os.unlink(source)  # our copy of an in-memory upload: nobody else removes it
             owner = Artifact.objects.filter(sha256=artifact.sha256).exists()
             if not existed_before and not owner and os.path.exists(dest):
-                os.unlink(dest)
+                os.unlink(dest)  # we placed it and no row refers to it
             if isinstance(exc, IntegrityError) and owner:
-                raise serializers.ValidationError(duplicate_message(artifact.sha256))
+                # Lost a race with an identical upload: same answer as the check in validate().
+                raise serializers.ValidationError(
+                    {api_settings.NON_FIELD_ERRORS_KEY: [duplicate_message(artifact.sha256)]}
+                )
             raise
         return artifact
 
 
-def _temporary_path(upload) -> str:
-    """A path in WORKING_DIRECTORY holding the upload's bytes, ready to be renamed into storage."""
+def _temporary_path(upload) -> tuple[str, bool]:
+    """A path in WORKING_DIRECTORY with the upload's bytes, and whether we made it (a copy)."""
     if hasattr(upload, "temporary_file_path"):
-        return upload.temporary_file_path()
+        return upload.temporary_file_path(), False
     from pulpcore.app.models.content import new_temp_path
 
     path = new_temp_path(".upload")
@@ -135,4 +140,4 @@ def _temporary_path(upload) -> str:
         upload.seek(0)
         for chunk in upload.chunks():
             out.write(chunk)
-    return path
+    return path, True
