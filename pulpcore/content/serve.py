@@ -120,7 +120,8 @@ class ArtifactResponse(web.StreamResponse):
     async def prepare(self, request: web.BaseRequest):  # type: ignore[override]
         if self.prepared:  # aiohttp prepares again what a handler returns; nothing left to do
             return await super().prepare(request)
-        self.content_type = content_type_for(self._relative_path)
+        # Set the header directly: the content_type property would parse it back.
+        self._headers[hdrs.CONTENT_TYPE] = content_type_for(self._relative_path)
         if self._accel:
             # nginx serves the bytes (ranges, validators) from its internal location.
             self.headers["X-Accel-Redirect"] = quote(self._accel)
@@ -130,13 +131,12 @@ class ArtifactResponse(web.StreamResponse):
             fd = os.open(self._file_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise MissingArtifactFile(self._file_path)
-        fobj = os.fdopen(fd, "rb", buffering=0)
         try:
-            return await self._send(request, fobj, os.fstat(fd))
+            return await self._send(request, fd, os.fstat(fd))
         finally:
-            fobj.close()
+            os.close(fd)
 
-    async def _send(self, request: web.BaseRequest, fobj, st: os.stat_result):
+    async def _send(self, request: web.BaseRequest, fd: int, st: os.stat_result):
         size = st.st_size
         etag = self._etag_value or f'"{st.st_mtime_ns:x}-{size:x}"'
         mtime = int(self._created.timestamp() if self._created else st.st_mtime)
@@ -190,26 +190,27 @@ class ArtifactResponse(web.StreamResponse):
             # extra syscalls and event-loop round trips at this size.
             self._send_headers_immediately = False
             writer = await super().prepare(request)
-            await writer.write(os.pread(fobj.fileno(), count, start))
+            await writer.write(os.pread(fd, count, start))
             await super().write_eof()
             return writer
         writer = await super().prepare(request)
         transport = request.transport
         if transport is None:
             raise ConnectionResetError("Connection lost")
-        sent = _sendfile_now(transport, fobj.fileno(), start, count)
+        sent = _sendfile_now(transport, fd, start, count)
         if sent < count:
+            fobj = os.fdopen(fd, "rb", buffering=0, closefd=False)
             try:
                 await request._loop.sendfile(transport, fobj, start + sent, count - sent)
             except NotImplementedError:  # e.g. TLS transport: copy through user space
-                await self._copy(writer, fobj, start + sent, count - sent)
+                await self._copy(writer, fd, start + sent, count - sent)
         await super().write_eof()
         return writer
 
     @staticmethod
-    async def _copy(writer, fobj, offset: int, count: int) -> None:
+    async def _copy(writer, fd: int, offset: int, count: int) -> None:
         while count > 0:
-            chunk = os.pread(fobj.fileno(), min(count, 256 * 1024), offset)
+            chunk = os.pread(fd, min(count, 256 * 1024), offset)
             if not chunk:
                 raise ConnectionResetError("file shorter than its size")
             await writer.write(chunk)
