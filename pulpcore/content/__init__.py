@@ -3,6 +3,23 @@
 Run it as ``pulp-content [--bind HOST:PORT] [--workers N]`` or under gunicorn::
 
     gunicorn pulpcore.content:server --worker-class aiohttp.GunicornWebWorker
+
+It serves ``CONTENT_PATH_PREFIX<base_path>/<relative path>`` for every distribution and registers
+each process in ``status/`` (``online_content_apps``). Settings it reads besides Pulp's own
+(``PULP_<NAME>`` environment variables or settings.yaml):
+
+``CONTENT_RESOLVE_CACHE`` (True)
+    Remember path resolutions in-process; dropped on every change through PostgreSQL NOTIFY
+    triggers the app installs on the tables it reads.
+``CONTENT_RESOLVE_CACHE_SIZE`` (20000)
+    Entries kept per process.
+``CONTENT_DB_THREADS`` (4)
+    Threads (and database connections) per process for queries.
+``CONTENT_X_ACCEL_REDIRECT`` (unset)
+    An nginx ``internal`` location mapped to MEDIA_ROOT, e.g. ``/pulp/media/``: stored files are
+    then handed to nginx with ``X-Accel-Redirect`` instead of being sent by this process.
+``CONTENT_STREAM_REPLAY_LIMIT`` (32 MiB)
+    How much of an on-demand download is kept in memory for requests that join it late.
 """
 
 import argparse
