@@ -282,6 +282,14 @@ def test_retain_repo_versions_keeps_the_newest(client):
         add_file(client, f"f{i}".encode(), f"f{i}", repo["pulp_href"])
     assert [v["number"] for v in versions(client, repo)] == [4, 3]
     assert present_paths(f"{repo['pulp_href']}versions/4/") == {"f0", "f1", "f2", "f3"}
+    # Lowering the limit applies at once; the latest version is always kept.
+    run(
+        client.patch(
+            repo["pulp_href"], {"retain_repo_versions": 1}, content_type="application/json"
+        )
+    )
+    assert [v["number"] for v in versions(client, repo)] == [4]
+    assert present_paths(f"{repo['pulp_href']}versions/4/") == {"f0", "f1", "f2", "f3"}
 
 
 def test_autopublish_writes_manifest(client):

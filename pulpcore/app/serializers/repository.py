@@ -63,6 +63,13 @@ class RepositorySerializer(ModelSerializer):
             "remote",
         )
 
+    def update(self, instance, validated_data):
+        """Apply the change; a lowered ``retain_repo_versions`` takes effect right away."""
+        instance = super().update(instance, validated_data)
+        if "retain_repo_versions" in validated_data:
+            instance.cleanup_old_versions()
+        return instance
+
     def validate_remote(self, remote):
         allowed = getattr(self.Meta.model, "REMOTE_TYPES", None)
         if remote is not None and allowed and not isinstance(remote, tuple(allowed)):
