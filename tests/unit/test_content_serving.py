@@ -383,3 +383,14 @@ def test_content_guard_refuses_and_can_hide_listing(app, published, settings):
     dist.save()  # any change refreshes the cache
     time.sleep(0.05)
     assert 'href="pub/"' not in requests.get(app.url(P)).text
+
+
+def test_empty_file(app):
+    repo = make_repository()
+    add_files(repo, {"empty.txt": b""})
+    distribute("emptyfile", repository=repo)
+    url = app.url(P + "emptyfile/empty.txt")
+    r = requests.get(url)
+    assert r.status_code == 200 and r.content == b"" and r.headers["Content-Length"] == "0"
+    r = requests.get(url, headers={"Range": "bytes=0-"})
+    assert r.status_code == 416 and r.headers["Content-Range"] == "bytes */0"
