@@ -65,6 +65,7 @@ def test_upload_computes_allowed_checksums_and_stores_by_sha256(client):
     assert not body["pulp_href"].startswith("http")
     with open(stored_path(body), "rb") as fp:
         assert fp.read() == data
+    assert os.stat(stored_path(body)).st_mode & 0o777 == 0o644
     assert r["Content-Type"] == "application/json"
     assert working_files() == before, "temporary upload file left behind"
     artifact = Artifact.objects.get(sha256=sha256)
@@ -135,6 +136,7 @@ def test_stray_file_at_destination_is_replaced_by_verified_bytes(client):
     assert r.status_code == 201
     with open(dest, "rb") as fp:
         assert fp.read() == data
+    assert os.stat(dest).st_mode & 0o777 == 0o644
     assert working_files() == before
 
 

@@ -108,6 +108,7 @@ class ArtifactSerializer(ModelSerializer):
                 # A file with no row (left by a crash, or by a racing identical upload) may hold
                 # anything: atomically put the bytes we just verified in its place.
                 try:
+                    os.chmod(source, 0o644)  # as storage leaves artifacts (web server reads)
                     os.replace(source, dest)
                     source, own_copy = dest, False
                 except OSError:
