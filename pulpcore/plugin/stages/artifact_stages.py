@@ -4,12 +4,13 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from pulpcore.app.models import Artifact
 from pulpcore.app.storage import place_artifact_file
 from pulpcore.download import DownloaderFactory
 from pulpcore.plugin.stages.api import AsyncProgress, Stage, db
+from pulpcore.plugin.stages.content_stages import insert_rows
 from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeContent
 
 # Strongest first: the digest used to recognise an artifact we already store.
@@ -202,8 +203,15 @@ class ArtifactSaver(Stage):
             artifact.file.name = name
             self.context.temp_paths.discard(temp)
             new.append(artifact)
+        fields = list(Artifact._meta.local_concrete_fields)
+        rows = [
+            tuple(f.get_db_prep_save(f.pre_save(a, True), connection) for f in fields) for a in new
+        ]
         with transaction.atomic():
-            Artifact.objects.bulk_create(new, ignore_conflicts=True)
+            insert_rows(Artifact, [f.name for f in fields], rows)
+        for artifact in new:
+            artifact._state.adding = False
+            artifact._state.db = connection.alias
         stored = {a.sha256: a for a in Artifact.objects.filter(sha256__in=list(by_sha))}
         for artifact in new:
             # Another sync may have stored these bytes first: point every reference at its row.

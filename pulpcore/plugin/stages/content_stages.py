@@ -4,9 +4,11 @@ Writes are bulk statements sorted by natural key (content) or primary key (links
 inserting overlapping units take row locks in the same order and cannot deadlock.
 """
 
+import uuid
 from collections import defaultdict
 
 from django.db import connection, transaction
+from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from pulpcore.app.models import (
@@ -73,18 +75,30 @@ def bulk_insert_ignore(model: type[Content], units: list[Content]) -> set:
     winners = [u for u in units if str(u.pk) in inserted_pks]
     # Master rows, top-most ancestor first (Content for a plugin type).
     for parent, _link in reversed(parents):
-        parent_fields = [f for f in parent._meta.local_concrete_fields]
-        parent_rows = [
-            parent(**{f.attname: getattr(u, f.attname) for f in parent_fields}) for u in winners
-        ]
-        parent._base_manager.bulk_create(parent_rows)
-        for unit, row in zip(winners, parent_rows, strict=True):
-            for f in parent_fields:
-                setattr(unit, f.attname, getattr(row, f.attname))
+        parent_fields = list(parent._meta.local_concrete_fields)
+        insert_rows(
+            parent,
+            [f.name for f in parent_fields],
+            [
+                tuple(f.get_db_prep_save(f.pre_save(u, True), connection) for f in parent_fields)
+                for u in winners
+            ],
+        )
     for unit in winners:
         unit._state.adding = False
         unit._state.db = "default"
     return inserted_pks
+
+
+def insert_rows(model: type, field_names: list[str], rows: list[tuple]) -> None:
+    """One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` of ready values (no model objects)."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(model._meta.get_field(name).column) for name in field_names)
+    sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES %s ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        execute_values(cursor.cursor, sql, rows, page_size=1000)
 
 
 class QueryExistingContents(Stage):
@@ -167,11 +181,15 @@ class ContentSaver(Stage):
 
     def _save(self, batch: list[DeclarativeContent]) -> None:
         with transaction.atomic():
-            self._save_units(batch)
-            self._save_links(batch)
+            created = self._save_units(batch)
+            fresh = [dc for dc in batch if dc.content.pk in created]
+            self._link_new_units(fresh)
+            self._save_links([dc for dc in batch if dc.content.pk not in created])
 
     @staticmethod
-    def _save_units(batch: list[DeclarativeContent]) -> None:
+    def _save_units(batch: list[DeclarativeContent]) -> set:
+        """Insert the batch's new units; return the keys of those this transaction created."""
+        created = set()
         by_model: dict[type, list[DeclarativeContent]] = defaultdict(list)
         for dc in batch:
             if dc.content._state.adding:
@@ -184,6 +202,7 @@ class ContentSaver(Stage):
                 unique.setdefault(_key(dc.content.natural_key()), dc.content)
             ordered = [unique[k] for k in sorted(unique)]
             inserted = bulk_insert_ignore(model, ordered)
+            created.update(u.pk for u in ordered if str(u.pk) in inserted)
             losers = [u for u in ordered if str(u.pk) not in inserted]
             existing = find_existing(model, losers) if losers else {}
             for key, unit in unique.items():
@@ -191,6 +210,46 @@ class ContentSaver(Stage):
                     unique[key] = existing[key]  # another sync saved it first
             for dc in dcs:
                 dc.content = unique[_key(dc.content.natural_key())]
+        return created
+
+    @staticmethod
+    def _link_new_units(fresh: list[DeclarativeContent]) -> None:
+        """Links of units created in this very transaction: nobody else can have any yet, so
+        rows are written directly, without looking for existing ones first."""
+        now = timezone.now()
+        ca_rows: dict[tuple, tuple] = {}
+        ra_rows: dict[tuple, tuple] = {}
+        for dc in fresh:
+            for da in dc.d_artifacts:
+                key = (dc.content.pk, da.relative_path)
+                artifact_id = None if da.artifact._state.adding else da.artifact.pk
+                if key not in ca_rows or (ca_rows[key][4] is None and artifact_id is not None):
+                    ca_pk = ca_rows[key][0] if key in ca_rows else uuid.uuid4()
+                    ca_rows[key] = (ca_pk, now, now, dc.content.pk, artifact_id, da.relative_path)
+                if da.url and da.remote is not None:
+                    ca_pk = ca_rows[key][0]
+                    ra_rows[(ca_pk, da.remote.pk)] = (
+                        uuid.uuid4(),
+                        now,
+                        now,
+                        da.url,
+                        da.declared.get("size"),
+                        *(da.declared.get(name) for name in CHECKSUM_NAMES),
+                        ca_pk,
+                        da.remote.pk,
+                    )
+        ca_fields = ["pulp_id", "pulp_created", "pulp_last_updated", "content", "artifact"]
+        insert_rows(
+            ContentArtifact,
+            [*ca_fields, "relative_path"],
+            [ca_rows[k] for k in sorted(ca_rows, key=lambda k: (str(k[0]), k[1]))],
+        )
+        insert_rows(
+            RemoteArtifact,
+            ["pulp_id", "pulp_created", "pulp_last_updated", "url", "size", *CHECKSUM_NAMES]
+            + ["content_artifact", "remote"],
+            [ra_rows[k] for k in sorted(ra_rows, key=lambda k: (str(k[0]), str(k[1])))],
+        )
 
     @staticmethod
     def _save_links(batch: list[DeclarativeContent]) -> None:
