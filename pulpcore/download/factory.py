@@ -35,7 +35,7 @@ def build_ssl_context(remote) -> ssl.SSLContext | bool:
     client_key = getattr(remote, "client_key", None)
     validate = getattr(remote, "tls_validation", True)
     if validate and not ca_cert and not client_cert:
-        return ssl.create_default_context()
+        return True  # aiohttp's own cached default context: system CAs, hostname checks
     context = ssl.create_default_context(cadata=ca_cert or None)
     if not validate:
         context.check_hostname = False
