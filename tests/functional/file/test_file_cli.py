@@ -249,6 +249,20 @@ def test_publish_distribute_autopublish_retain(stack, workers, tmp_path):
     stack.pulp("file", "distribution", "update", "--name", base, "--repository", repo)
     shown = cli(stack, "file", "distribution", "show", "--name", base)
     assert shown["repository"] == repo_href and shown["publication"] is None
+    stack.pulp(
+        "file",
+        "distribution",
+        "label",
+        "set",
+        "--distribution",
+        base,
+        "--key",
+        "tier",
+        "--value",
+        "gold",
+    )
+    labelled = cli(stack, "file", "distribution", "list", "--label-select", "tier=gold")
+    assert [d["name"] for d in labelled] == [base]
     stack.pulp("file", "publication", "destroy", "--href", pub["pulp_href"])
     stack.pulp("file", "distribution", "destroy", "--name", base)
     assert cli(stack, "file", "distribution", "list", "--name", base) == []
@@ -313,4 +327,8 @@ def test_remote_secrets_hidden(stack, workers):
         "--policy",
         "never",
     )
+    stack.pulp("file", "remote", "label", "set", "--remote", remote, "--key", "k", "--value", "v")
+    assert cli(stack, "file", "remote", "show", "--name", remote)["pulp_labels"] == {"k": "v"}
+    stack.pulp("file", "remote", "label", "unset", "--remote", remote, "--key", "k")
+    assert cli(stack, "file", "remote", "show", "--name", remote)["pulp_labels"] == {}
     stack.pulp("file", "remote", "destroy", "--name", remote)
