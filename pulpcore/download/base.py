@@ -3,15 +3,17 @@
 import asyncio
 import hashlib
 import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from pulpcore.app.models.content import CHECKSUM_NAMES, new_temp_path
+from pulpcore.app.models.content import CHECKSUM_NAMES
 
 ChunkCallback = Callable[[bytes], Awaitable[None]]
+_READY_DIRS: set[str] = set()
 
 # Hashing every allowed checksum costs ~10 ms per MiB of CPU; big pieces are hashed and written in
 # these threads (hashlib releases the GIL) so the event loop keeps serving other downloads.
@@ -109,8 +111,17 @@ class BaseDownloader:
         self.path: str | None = None
 
     def _open(self) -> None:
-        self.path = new_temp_path(suffix=".download")
-        self._fp = open(self.path, "wb")  # noqa: SIM115 - closed in finalize/discard
+        directory = str(settings.WORKING_DIRECTORY)
+        if directory not in _READY_DIRS:
+            os.makedirs(directory, exist_ok=True)
+            _READY_DIRS.add(directory)
+        # One open() per download: syscalls dominate the cost of many small files.
+        try:
+            fd, self.path = tempfile.mkstemp(dir=directory, suffix=".download")
+        except FileNotFoundError:  # the directory was removed since
+            os.makedirs(directory, exist_ok=True)
+            fd, self.path = tempfile.mkstemp(dir=directory, suffix=".download")
+        self._fp = os.fdopen(fd, "wb")
 
     async def handle_data(self, data: bytes) -> None:
         """Size-check one chunk, hand it to ``on_chunk``, then write and hash it (batched)."""
