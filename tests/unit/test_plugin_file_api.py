@@ -631,3 +631,12 @@ def test_q_filter_and_ordering(client):
     q = 'name__contains="repo" AND NOT pulp_label_select="x"'
     assert client.get(f"{REPOS}?q={q}").json()["count"] == 3
     assert client.get(f"{REPOS}?ordering=nope").status_code == 400
+
+
+def test_content_create_task_fails_readably_when_repository_vanished(client):
+    repo = make_repo(client)
+    resp = upload(client, b"late", "late.txt", repo["pulp_href"])
+    FileRepository.objects.filter(pk=repo["pulp_href"].split("/")[-2]).delete()
+    with pytest.raises(ValueError, match=r"can no longer be created: repository: URI .* not found"):
+        run(resp)
+    assert not FileContent.objects.filter(relative_path="late.txt").exists()

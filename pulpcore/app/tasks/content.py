@@ -10,6 +10,15 @@ from pulpcore.app.tasks.repository import new_version
 from pulpcore.tasking.context import record_created
 
 
+def readable(errors) -> str:
+    """``{"field": ["msg"]}`` as ``field: msg; ...`` for a task's error description."""
+    if isinstance(errors, dict):
+        return "; ".join(f"{key}: {readable(value)}" for key, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(readable(e) for e in errors)
+    return str(errors)
+
+
 def general_content_create(serializer_name: str, data: dict, upload_pk: str | None = None) -> None:
     """Create (or find the identical existing) unit; with ``repository`` in ``data``, add it
     to a new version of that repository."""
@@ -21,7 +30,9 @@ def general_content_create(serializer_name: str, data: dict, upload_pk: str | No
         upload = Upload.objects.get(pk=upload_pk)
         data["artifact"] = util.get_url(artifact_from_upload(upload))
     serializer = serializer_class(data=data, context={})
-    serializer.is_valid(raise_exception=True)
+    if not serializer.is_valid():
+        # The state changed since the request was accepted (e.g. the repository was deleted).
+        raise ValueError(f"The content can no longer be created: {readable(serializer.errors)}")
     with transaction.atomic():
         content = serializer.save()
     record_created(content)
