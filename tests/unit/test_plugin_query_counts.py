@@ -34,3 +34,30 @@ def test_list_queries_do_not_grow_with_rows(endpoint):
     many = count_queries(client, f"{API}{endpoint}")
     assert many == few, f"{endpoint}: {few} queries for 2 objects, {many} for 27"
     assert many <= 8, f"{endpoint}: {many} queries"
+
+
+def test_modify_validation_does_not_query_per_href():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pulp_file.app.models import FileContent, FileRepository
+    from pulpcore.app.util import get_url
+
+    admin = get_user_model().objects.create(username="admin", is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    make_file_objects(30)
+    repo = FileRepository.objects.first()
+    hrefs = [get_url(u) for u in FileContent.objects.all()]
+
+    def queries(n: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            resp = client.post(
+                f"{get_url(repo)}modify/",
+                {"add_content_units": hrefs[:n]},
+                content_type="application/json",
+            )
+        assert resp.status_code == 202, resp.content
+        return len(ctx.captured_queries)
+
+    assert queries(2) == queries(30)

@@ -372,25 +372,35 @@ class RepositoryAddRemoveContentSerializer(serializers.Serializer):
         ref_name = "RepositoryAddRemoveContent"
 
     def _resolve(self, hrefs: list[str], field: str) -> list:
+        """Content pks of ``hrefs`` (parsed from the URLs, then checked in one query)."""
+        from pulpcore.app.filters import href_pk
+
         repository = self.context["repository"]
-        allowed = tuple(getattr(type(repository), "CONTENT_TYPES", []) or [Content])
-        pks, errors = [], []
+        allowed = {m.get_pulp_type() for m in getattr(type(repository), "CONTENT_TYPES", [])}
+        wanted, errors = {}, []
         for href in hrefs:
             try:
-                obj = util.resolve_href(href, Content)
+                wanted[str(href_pk(href, Content))] = href
             except util.HrefError as exc:
                 errors.append(str(exc))
-                continue
-            if not isinstance(obj, allowed):
+        found = {
+            str(pk): pulp_type
+            for pk, pulp_type in Content.objects.filter(pk__in=list(wanted)).values_list(
+                "pk", "pulp_type"
+            )
+        }
+        for pk, href in wanted.items():
+            pulp_type = found.get(pk)
+            if pulp_type is None:
+                errors.append(f"URI {href} not found.")
+            elif allowed and pulp_type not in allowed:
                 errors.append(
-                    f"Content {href} of type '{obj.pulp_type}' cannot be stored in a "
+                    f"Content {href} of type '{pulp_type}' cannot be stored in a "
                     f"'{repository.pulp_type}' repository."
                 )
-                continue
-            pks.append(str(obj.pk))
         if errors:
             raise serializers.ValidationError({field: errors})
-        return pks
+        return list(wanted)
 
     def validate(self, data: dict) -> dict:
         repository = self.context["repository"]
