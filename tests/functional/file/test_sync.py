@@ -176,3 +176,46 @@ def test_corrupted_file_fails_without_bad_artifact(stack, workers, origin):
     stack.pulp("file", "repository", "sync", "--name", repo)
     assert versions(stack, repo) == [0, 1]
     assert len(cli(stack, "artifact", "list", "--sha256", bad.sha256)) == 1
+
+
+def test_sync_over_tls_with_auth_and_headers(stack, workers, tmp_path):
+    """The remote's CA certificate, basic auth and custom headers reach the origin."""
+    from tests.fixtures import make_tls_files
+
+    tree = make_file_fixture(tmp_path / "tls-origin", count=3, size=1000)
+    tls = make_tls_files(tmp_path / "tls")
+    with FixtureServer(tree.root, auth=("syncer", "pa55"), tls=tls) as server:
+        url = server.url + "PULP_MANIFEST"
+        remote = name("tls-remote")
+        repo = name("tls-repo")
+        cli(stack, "file", "remote", "create", "--name", remote, "--url", url)
+        cli(stack, "file", "repository", "create", "--name", repo, "--remote", remote)
+        # Without the CA the certificate is refused.
+        output = failed_sync(stack, repo)
+        assert "certificate" in output.lower()
+        stack.pulp(
+            "file", "remote", "update", "--name", remote, "--ca-cert", "@" + tls.ca_cert,
+            "--username", "syncer", "--password", "pa55", "--header", "X-Sync-Test:yes",
+        )  # fmt: skip
+        stack.pulp("file", "repository", "sync", "--name", repo)
+        assert paths(stack, repo) == {e.relative_path for e in tree.entries}
+        assert all(h.get("X-Sync-Test") == "yes" for h in server.headers_seen[-3:])
+
+
+def test_sync_through_proxy_with_auth(stack, workers, origin):
+    from tests.fixtures import ProxyServer
+
+    tree, server = origin
+    with ProxyServer(auth=("px", "secret")) as proxy:
+        remote = name("proxy-remote")
+        repo = name("proxy-repo")
+        cli(
+            stack, "file", "remote", "create", "--name", remote,
+            "--url", server.url + "PULP_MANIFEST", "--proxy-url", proxy.url,
+            "--proxy-username", "px", "--proxy-password", "secret",
+        )  # fmt: skip
+        cli(stack, "file", "repository", "create", "--name", repo, "--remote", remote)
+        stack.pulp("file", "repository", "sync", "--name", repo)
+        assert paths(stack, repo) == {e.relative_path for e in tree.entries}
+        assert server.url + "PULP_MANIFEST" in proxy.forwarded
+        assert len(proxy.forwarded) == len(tree.entries) + 1
