@@ -640,3 +640,19 @@ def test_content_create_task_fails_readably_when_repository_vanished(client):
     with pytest.raises(ValueError, match=r"can no longer be created: repository: URI .* not found"):
         run(resp)
     assert not FileContent.objects.filter(relative_path="late.txt").exists()
+
+
+def test_version_left_incomplete_by_a_dead_task_is_undone(client):
+    repo = make_repo(client)
+    keep = add_file(client, b"keep", "keep")
+    ghost = add_file(client, b"ghost", "ghost")
+    run(post(client, f"{repo['pulp_href']}modify/", {"add_content_units": [keep]}))
+    db_repo = FileRepository.objects.get(pk=repo["pulp_href"].split("/")[-2])
+    dead = db_repo.new_version()  # a worker died here, after adding and removing units
+    dead.add_content(FileContent.objects.filter(pk=ghost.split("/")[-2]))
+    dead.remove_content(FileContent.objects.filter(pk=keep.split("/")[-2]))
+    extra = add_file(client, b"extra", "extra")
+    run(post(client, f"{repo['pulp_href']}modify/", {"add_content_units": [extra]}))
+    latest = client.get(repo["pulp_href"]).json()["latest_version_href"]
+    assert present_paths(latest) == {"keep", "extra"}
+    assert not RepositoryVersion.objects.filter(pk=dead.pk).exists()

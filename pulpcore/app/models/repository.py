@@ -65,6 +65,10 @@ class Repository(MasterModel):
         """Start an incomplete version; it becomes visible only once completed."""
         with transaction.atomic():
             repo = type(self).objects.select_for_update().get(pk=self.pk)
+            # Versions are built under an exclusive reservation of the repository, so an
+            # incomplete one found now was left by a task that died: undo its changes.
+            for stale in repo.versions.filter(complete=False).order_by("-number"):
+                stale.delete()
             version = RepositoryVersion(
                 repository=repo,
                 number=repo.next_version,
