@@ -126,6 +126,7 @@ class ArtifactDownloader(Stage):
                 self.total += 1
             if sha256:
                 self._counted.add(sha256)
+        self.progress.report.total = self.total  # grows as units arrive; final at the end
         pending.add(asyncio.create_task(self._download_all(dc, todo)))
 
     async def _download_all(
