@@ -1,14 +1,14 @@
 """Viewsets and mixins plugins build their endpoints on."""
 
+from pulpcore.app.viewsets.content import (  # noqa: F401, E402
+    ContentViewSet,
+    ReadOnlyContentViewSet,
+)
 from pulpcore.app.viewsets.mixins import (  # noqa: F401
     AsyncCreateMixin,
     AsyncRemoveMixin,
     AsyncUpdateMixin,
     OperationPostponedResponse,
-)
-from pulpcore.app.viewsets.content import (  # noqa: F401, E402
-    ContentViewSet,
-    ReadOnlyContentViewSet,
 )
 from pulpcore.app.viewsets.publication import (  # noqa: F401, E402
     ContentGuardViewSet,
