@@ -33,10 +33,13 @@ def origin(tmp_path):
         yield tree, server
 
 
-def setup_repo(stack, url: str, policy: str = "immediate") -> tuple[str, dict]:
+def setup_repo(stack, url: str, policy: str = "immediate", *remote_args: str) -> tuple[str, dict]:
     repo = name("sync-repo")
     remote = name("sync-remote")
-    cli(stack, "file", "remote", "create", "--name", remote, "--url", url, "--policy", policy)
+    cli(
+        stack, "file", "remote", "create", "--name", remote, "--url", url, "--policy", policy,
+        *remote_args,
+    )  # fmt: skip
     created = cli(stack, "file", "repository", "create", "--name", repo, "--remote", remote)
     return repo, created
 
@@ -219,3 +222,32 @@ def test_sync_through_proxy_with_auth(stack, workers, origin):
         assert paths(stack, repo) == {e.relative_path for e in tree.entries}
         assert server.url + "PULP_MANIFEST" in proxy.forwarded
         assert len(proxy.forwarded) == len(tree.entries) + 1
+
+
+def test_cancel_running_sync_leaves_nothing(stack, workers, tmp_path):
+    """Canceling a sync mid-download: task canceled, no version, the worker syncs again fine."""
+    import time
+
+    tree = make_file_fixture(tmp_path / "slow", count=12, size=2000)
+    with FixtureServer(tree.root) as server:
+        server.behaviour["delay"] = {e.relative_path: 0.5 for e in tree.entries}
+        repo, created = setup_repo(
+            stack, server.url + "PULP_MANIFEST", "immediate", "--download-concurrency", "1"
+        )
+        response = stack.post(f"{created['pulp_href']}sync/", json={})
+        assert response.status_code == 202, response.text
+        task_href = response.json()["task"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            reports = stack.get(task_href).json()["progress_reports"]
+            if any(r["code"] == "sync.downloading.artifacts" and r["done"] for r in reports):
+                break
+            time.sleep(0.2)
+        stack.pulp("task", "cancel", "--href", task_href)
+        task = stack.wait_task(task_href)
+        assert task["state"] == "canceled"
+        assert versions(stack, repo) == [0]
+        server.behaviour["delay"] = {}
+        stack.pulp("file", "repository", "sync", "--name", repo)
+        assert versions(stack, repo) == [0, 1]
+        assert paths(stack, repo) == {e.relative_path for e in tree.entries}
