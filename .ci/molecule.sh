@@ -6,7 +6,7 @@
 #
 #   bash .ci/molecule.sh                  # all scenarios
 #   bash .ci/molecule.sh default upgrade  # some of them
-#   MOL_KEEP=1 bash .ci/molecule.sh default   # converge + verify, keep hosts for poking
+#   MOL_KEEP=1 bash .ci/molecule.sh default   # keep the hosts afterwards for poking
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export MOL_BASE=${MOL_BASE:-/var/lib/machines/molecule}
@@ -54,7 +54,7 @@ install_host_packages() {
 
 install_venv() {
   # ansible-core 2.20+ needs Python >= 3.12; Debian 12 has 3.11, so pin what was measured.
-  if ! "$MOL_VENV/bin/molecule" --version >/dev/null 2>&1; then
+  if ! PATH=$MOL_VENV/bin:$PATH "$MOL_VENV/bin/molecule" --version >/dev/null 2>&1; then
     log "creating $MOL_VENV"
     /usr/bin/python3 -m venv "$MOL_VENV" &&
       "$MOL_VENV/bin/pip" install -q ansible==12.3.0 ansible-core==2.19.14 molecule==26.10.0 \
@@ -139,8 +139,11 @@ build_wheels() {
   # Dependencies for the hosts: they install with --no-index from this read-only bind mount.
   mkdir -p "$wh"
   log "filling the wheelhouse $wh"
-  "$MOL_VENV/bin/pip" wheel -q -w "$wh" "$MOL_BASE"/dist/*/pulpcore-*.whl 2>&1 | grep -v '^WARNING: Location'
-  [ "${PIPESTATUS[0]}" = 0 ] || return 1
+  local w
+  for w in "$MOL_BASE"/dist/*/pulpcore-*.whl; do
+    "$MOL_VENV/bin/pip" wheel -q -w "$wh" "$w" 2>&1 | grep -v '^WARNING: Location'
+    [ "${PIPESTATUS[0]}" = 0 ] || return 1
+  done
   rm -f "$wh"/pulpcore-*.whl
   export MOL_WHEELHOUSE=$wh
   export MOL_NSPAWN_EXTRA="--bind-ro=$wh:/srv/pulp-wheelhouse"
@@ -151,7 +154,7 @@ run_scenario() {
   start=$(date +%s)
   log "scenario $s (timeout ${t}s)"
   if [ "${MOL_KEEP:-0}" = 1 ]; then
-    (cd "$REPO" && timeout "$t" molecule converge -s "$s" && timeout "$t" molecule verify -s "$s")
+    (cd "$REPO" && timeout "$t" molecule test -s "$s" --destroy never)
   else
     (cd "$REPO" && timeout "$t" molecule test -s "$s")
   fi
@@ -191,6 +194,11 @@ main() {
     passed=$((passed + 1)); log "ansible-lint: clean"
   else
     failed=$((failed + 1)); log "ansible-lint: FAILED"
+  fi
+  if bash "$REPO/molecule/shared/check-bad-input.sh"; then
+    passed=$((passed + 1)); log "bad input checks: ok"
+  else
+    failed=$((failed + 1)); log "bad input checks: FAILED"
   fi
   mkdir -p "$MOL_BASE"
   if ! { build_template && "$NSPAWN/mol-net.sh" up && start_apt_cacher && build_wheels; }; then
