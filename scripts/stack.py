@@ -98,7 +98,7 @@ def prepare(run_dir: Path) -> str:
         pw_file.chmod(0o600)
     password = pw_file.read_text().strip()
     subprocess.run(
-        [manager, "reset-admin-password", "--password", password],
+        [manager, "reset-admin-password", f"--password={password}"],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,

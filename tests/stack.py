@@ -117,7 +117,7 @@ class Stack:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.create_database()
         self.manage("migrate", "--no-input", "-v0")
-        self.manage("reset-admin-password", "--password", self.admin_password)
+        self.manage("reset-admin-password", f"--password={self.admin_password}")
         return self
 
     # --- processes -------------------------------------------------------------------------------
