@@ -631,6 +631,9 @@ def test_q_filter_and_ordering(client):
     q = 'name__contains="repo" AND NOT pulp_label_select="x"'
     assert client.get(f"{REPOS}?q={q}").json()["count"] == 3
     assert client.get(f"{REPOS}?ordering=nope").status_code == 400
+    assert client.get(f"{REPOS}?name__regex=^repo-").json()["count"] == 3
+    bad = client.get(f"{API}remotes/?name__iregex=[unclosed")
+    assert bad.status_code == 400 and "name__iregex" in bad.json()
 
 
 def test_content_create_task_fails_readably_when_repository_vanished(client):

@@ -313,11 +313,27 @@ def _datetime_range_csv(field: str) -> dict:
     return {f"{field}__range": _RangeCSV(field_name=field, lookup_expr="range")}
 
 
+class RegexFilter(django_filters.CharFilter):
+    """``__regex`` / ``__iregex``: a malformed pattern is a 400, not a database error."""
+
+    def filter(self, qs, value):
+        if value:
+            import re
+
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValidationError({f"{self.field_name}__{self.lookup_expr}": [str(exc)]})
+        return super().filter(qs, value)
+
+
 def name_filters(field: str = "name") -> dict:
     out = {field: django_filters.CharFilter(field_name=field)}
     for lookup in NAME_FILTER_OPTIONS[1:]:
         if lookup == "in":
             out[f"{field}__in"] = CharInFilter(field_name=field, lookup_expr="in")
+        elif lookup in ("regex", "iregex"):
+            out[f"{field}__{lookup}"] = RegexFilter(field_name=field, lookup_expr=lookup)
         else:
             out[f"{field}__{lookup}"] = django_filters.CharFilter(
                 field_name=field, lookup_expr=lookup
