@@ -151,3 +151,58 @@ def test_db_helper_runs_in_calling_thread():
         return await db(threading.get_ident)
 
     assert async_to_sync(go)() == caller
+
+
+def test_run_async_serves_db_in_calling_thread_and_propagates_errors():
+    import threading
+
+    from pulpcore.plugin.stages import db, run_async
+
+    caller = threading.get_ident()
+
+    async def go(x):
+        assert threading.get_ident() != caller
+        return await db(threading.get_ident), x
+
+    assert run_async(go, 7) == (caller, 7)
+
+    async def bad():
+        await db(int, "not a number")
+
+    with pytest.raises(ValueError):
+        run_async(bad)
+
+
+def test_run_async_interrupted_cancels_the_loop_first():
+    """A task cancel arrives as an exception in the calling thread: the loop stops too."""
+    import signal
+    import threading
+
+    from pulpcore.plugin.stages import db, run_async
+
+    class Interrupted(Exception):
+        pass
+
+    cleaned = threading.Event()
+
+    async def endless():
+        try:
+            while True:
+                await asyncio.sleep(0.01)
+                await db(int, "1")
+        finally:
+            cleaned.set()
+
+    def handler(signum, frame):
+        raise Interrupted("canceled")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Interrupted):
+            run_async(endless)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert cleaned.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "pulp-stages-loop"]

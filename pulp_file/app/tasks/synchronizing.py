@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-from asgiref.sync import async_to_sync
-
 from pulp_file.app.models import FileContent, FileRemote, FileRepository
 from pulpcore.plugin.download import DownloaderFactory
 from pulpcore.plugin.models import Artifact, Remote
@@ -18,6 +16,7 @@ from pulpcore.plugin.stages import (
     DeclarativeContent,
     DeclarativeVersion,
     Stage,
+    run_async,
 )
 
 log = logging.getLogger(__name__)
@@ -157,7 +156,7 @@ def synchronize(remote_pk: str, repository_pk: str, mirror: bool = False) -> Non
     repository = FileRepository.objects.get(pk=repository_pk)
     if not remote.url:
         raise ValueError("A remote must have a url specified to synchronize.")
-    raw = async_to_sync(fetch_manifest)(remote)
+    raw = run_async(fetch_manifest, remote)
     fingerprint = sync_fingerprint(remote, raw, bool(mirror))
     if unchanged_since_last_sync(repository, fingerprint):
         log.info("Manifest and remote unchanged since the last sync: nothing to do.")

@@ -11,6 +11,7 @@ from pulpcore.plugin.stages.api import (
     Stage,
     create_pipeline,
     db,
+    run_async,
 )
 from pulpcore.plugin.stages.artifact_stages import (
     ArtifactDownloader,
@@ -43,4 +44,5 @@ __all__ = [
     "create_pipeline",
     "db",
     "discard_version",
+    "run_async",
 ]

@@ -5,13 +5,20 @@ Each stage reads items (usually :class:`DeclarativeContent`) from its input queu
 them on its output queue. ``None`` marks the end of the stream. If any stage fails, the others are
 canceled and the first error is raised as is, so the task's error description stays readable.
 
-Database work runs through :func:`db`, which executes it in the thread that started the pipeline
-(``asgiref`` thread-sensitive mode): the task's own connection, never the event loop thread.
+Sync code starts async work with :func:`run_async`: the event loop runs in a helper thread while
+the calling thread (the task's, with its database connection) executes the blocking work that
+stages hand it through :func:`db`. If the calling thread is interrupted (a task cancel arrives as
+an exception there), the async work is canceled and waited for before the exception goes on, so no
+loop thread, open session or temp file outlives the task.
 """
 
 import asyncio
+import contextvars
+import queue
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -24,9 +31,81 @@ BATCH_SIZE = 500
 BATCH_WAIT = 0.05  # seconds a partial batch waits for more items before going downstream
 
 
+_OWNER: contextvars.ContextVar = contextvars.ContextVar("pulp_stages_owner", default=None)
+_WAKE = object()
+
+
+class _OwnerThread:
+    """Work queue the thread that called :func:`run_async` serves while the loop runs."""
+
+    def __init__(self):
+        self.items: queue.SimpleQueue = queue.SimpleQueue()
+
+    def submit(self, func: Callable, args: tuple, kwargs: dict) -> Future:
+        future: Future = Future()
+        self.items.put((future, func, args, kwargs))
+        return future
+
+    def serve_one(self) -> None:
+        item = self.items.get()
+        if item is _WAKE:
+            return
+        future, func, args, kwargs = item
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(func(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            future.set_exception(exc)
+
+
+def run_async(func: Callable[..., Awaitable], *args, **kwargs) -> Any:
+    """Run ``await func(*args, **kwargs)`` from sync code; :func:`db` calls run in this thread."""
+    owner = _OwnerThread()
+    started = threading.Event()
+    state: dict = {}
+    done: Future = Future()
+    context = contextvars.copy_context()
+
+    async def main():
+        state["loop"], state["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        started.set()
+        _OWNER.set(owner)
+        return await func(*args, **kwargs)
+
+    def thread_main() -> None:
+        try:
+            done.set_result(context.run(asyncio.run, main()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            done.set_exception(exc)
+        finally:
+            started.set()
+            owner.items.put(_WAKE)
+
+    thread = threading.Thread(target=thread_main, name="pulp-stages-loop", daemon=True)
+    thread.start()
+    interrupted: BaseException | None = None
+    while not done.done():
+        try:
+            owner.serve_one()
+        except BaseException as exc:  # e.g. the task was canceled: stop the async side first
+            if interrupted is None:
+                interrupted = exc
+                started.wait()
+                if "loop" in state and not state["task"].done():
+                    state["loop"].call_soon_threadsafe(state["task"].cancel)
+    thread.join()
+    if interrupted is not None:
+        raise interrupted
+    return done.result()
+
+
 async def db(func: Callable, *args, **kwargs) -> Any:
-    """Run blocking (database or file) work in the pipeline's owner thread."""
-    return await sync_to_async(func, thread_sensitive=True)(*args, **kwargs)
+    """Run blocking (database or file) work in the thread that called :func:`run_async`."""
+    owner = _OWNER.get()
+    if owner is None:  # started some other way (e.g. asgiref's async_to_sync)
+        return await sync_to_async(func, thread_sensitive=True)(*args, **kwargs)
+    return await asyncio.wrap_future(owner.submit(func, args, kwargs))
 
 
 class Stage:

@@ -2,11 +2,10 @@
 
 import logging
 
-from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from pulpcore.app.models import Repository, RepositoryVersion
-from pulpcore.plugin.stages.api import Stage, create_pipeline
+from pulpcore.plugin.stages.api import Stage, create_pipeline, run_async
 from pulpcore.plugin.stages.artifact_stages import (
     ArtifactDownloader,
     ArtifactSaver,
@@ -69,7 +68,7 @@ class DeclarativeVersion:
         repository = self.repository.cast()
         new_version = repository.new_version()
         try:
-            async_to_sync(self._run)(new_version)
+            run_async(self._run, new_version)
             if not new_version.has_changes():
                 discard_version(new_version)
                 return None

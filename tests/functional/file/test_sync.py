@@ -247,6 +247,8 @@ def test_cancel_running_sync_leaves_nothing(stack, workers, tmp_path):
         task = stack.wait_task(task_href)
         assert task["state"] == "canceled"
         assert versions(stack, repo) == [0]
+        # The canceled pipeline stopped its downloads and removed their partial files.
+        assert list((stack.root / "tmp").glob("*.download")) == []
         server.behaviour["delay"] = {}
         stack.pulp("file", "repository", "sync", "--name", repo)
         assert versions(stack, repo) == [0, 1]
