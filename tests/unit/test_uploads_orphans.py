@@ -169,3 +169,36 @@ def test_orphan_cleanup_bad_input(client):
     resp = client.post(f"{API}orphans/cleanup/", {"orphan_protection_time": -1}, "application/json")
     assert resp.status_code == 400 and "orphan_protection_time" in resp.json()
     assert not Task.objects.exists()
+
+
+def test_orphan_cleanup_removes_unused_content_but_keeps_repository_content(client):
+    from pulp_file.app.models import FileContent, FileRepository
+    from pulpcore.app.models import Content, ContentArtifact, RepositoryContent, RepositoryVersion
+
+    def unit(name: str) -> FileContent:
+        art = _artifact(os.urandom(16), age_minutes=120)
+        content = FileContent.objects.create(relative_path=name, digest=art.sha256)
+        ContentArtifact.objects.create(content=content, artifact=art, relative_path=name)
+        Content.objects.filter(pk=content.pk).update(
+            timestamp_of_interest=timezone.now() - timedelta(minutes=120)
+        )
+        return content
+
+    kept, orphan, spared = unit("kept.txt"), unit("orphan.txt"), unit("spared.txt")
+    repo = FileRepository.objects.create(name="r")
+    version = RepositoryVersion.objects.create(repository=repo, number=1, complete=True)
+    RepositoryContent.objects.create(repository=repo, content=kept, version_added=version)
+    # only the listed content is considered
+    from pulpcore.app.util import get_url
+
+    task = run_task_of(
+        client.post(
+            f"{API}orphans/cleanup/",
+            {"content_hrefs": [get_url(orphan), get_url(kept)], "orphan_protection_time": 0},
+            "application/json",
+        )
+    )
+    assert task.state == "completed", task.error
+    assert set(Content.objects.values_list("pk", flat=True)) == {kept.pk, spared.pk}
+    # the orphan's artifact went with it; the others' artifacts stay
+    assert Artifact.objects.count() == 2
