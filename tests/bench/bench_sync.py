@@ -35,6 +35,8 @@ TARGETS = {
     "sync small immediate": ("11.7 s", "≤ 4 s"),
     "sync big immediate": ("4.1 s", "≤ 2 s"),
     "re-sync no change": ("0.55 s", "≤ 0.15 s"),
+    "re-sync no change (best of 3)": ("0.55 s", "≤ 0.15 s"),
+    "re-sync, manifest bytes changed": ("0.55 s", "≤ 0.15 s"),
     "publish": ("0.80 s", "≤ 0.25 s"),
     "sync small on_demand": ("—", "—"),
 }
@@ -183,11 +185,26 @@ class Api:
         return self.timed("publications/file/file/", {"repository": repo["pulp_href"]})
 
 
+DATA: Path | None = None
+
+
+def manifest_path(url: str) -> Path:
+    """The fixture file behind a manifest URL served from DATA."""
+    relative = url.split("/", 3)[3]
+    return DATA / relative
+
+
 def run(mode, small_url, big_url, od_url, tag: str) -> dict[str, float | None]:
     figures: dict[str, float | None] = {}
     repo, remote = mode.repo(f"{tag}-small", small_url)
     figures["sync small immediate"] = mode.sync(repo, remote)
-    figures["re-sync no change"] = mode.sync(repo, remote)
+    resyncs = [mode.sync(repo, remote) for _ in range(3)]
+    figures["re-sync no change"] = resyncs[0]
+    figures["re-sync no change (best of 3)"] = min(resyncs)
+    # Same units, different manifest bytes: the whole pipeline runs and finds nothing new.
+    with open(manifest_path(small_url), "a") as fp:
+        fp.write(f"# touched {tag}\n")
+    figures["re-sync, manifest bytes changed"] = mode.sync(repo, remote)
     figures["publish"] = mode.publish(repo)
     repo, remote = mode.repo(f"{tag}-od", od_url, policy="on_demand")
     figures["sync small on_demand"] = mode.sync(repo, remote)
@@ -206,7 +223,8 @@ def main() -> None:
 
     stack = Stack("bench").setup()
     os.environ.update(stack.env)
-    data = Path(testenv.ROOT) / "bench-data"
+    global DATA
+    data = DATA = Path(testenv.ROOT) / "bench-data"
     shutil.rmtree(data, ignore_errors=True)
     # Three trees, so each cold sync really downloads (artifacts are shared by sha256).
     make_file_fixture(data / "small", count=args.small, size=16 * 1024)
@@ -243,14 +261,14 @@ def main() -> None:
                 stack.stop_all()
     print()
     print(f"origin: {origin_name}; {args.small} x 16 KiB, {args.big} x 4 MiB; 2 shared cores")
-    header = f"{'measure':28} {'pipeline':>10} {'api+worker':>11} {'pulpcore':>10} {'target':>9}"
+    header = f"{'measure':32} {'pipeline':>10} {'api+worker':>11} {'pulpcore':>10} {'target':>9}"
     print(header)
     print("-" * len(header))
     for name, (reference, target) in TARGETS.items():
         p = pipe_fig.get(name) if pipe_fig else None
         a = api_fig.get(name) if api_fig else None
         print(
-            f"{name:28} {fmt(p):>10} {fmt(a):>11} {reference:>10} {target:>9}",
+            f"{name:32} {fmt(p):>10} {fmt(a):>11} {reference:>10} {target:>9}",
         )
     big_bytes = args.big * 4 * 1024 * 1024
     for label, fig in (("pipeline", pipe_fig), ("api+worker", api_fig)):
