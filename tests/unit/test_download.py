@@ -301,11 +301,20 @@ def test_http_downloader_with_own_session(tree, server):
     os.unlink(result.path)
 
 
-def test_file_url(tree):
+def test_file_url(tree, settings):
     entry = tree.entries[0]
     url = (tree.root / entry.relative_path).as_uri()
+    settings.ALLOWED_IMPORT_PATHS = []
+    with pytest.raises(DownloadError) as info:
+        fetch(remote_for(url), url)
+    assert "ALLOWED_IMPORT_PATHS" in str(info.value)
+    settings.ALLOWED_IMPORT_PATHS = [str(tree.root)]
     result = fetch(remote_for(url), url, expected_digests={"sha256": entry.sha256})
     assert result.artifact_attributes["size"] == entry.size
     os.unlink(result.path)
     with pytest.raises(DigestValidationError):
         fetch(remote_for(url), url, expected_digests={"sha256": "1" * 64})
+    # A path escaping the allowed root through ".." is refused too.
+    sneaky = tree.root.as_uri() + "/../" + tree.root.name + "x/secret"
+    with pytest.raises(DownloadError):
+        fetch(remote_for(sneaky), sneaky)
