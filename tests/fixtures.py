@@ -6,6 +6,8 @@ import functools
 import hashlib
 import http.server
 import os
+import select
+import socket
 import ssl
 import subprocess
 import threading
@@ -170,21 +172,51 @@ class FixtureServer:
 
 
 class _ProxyHandler(http.server.BaseHTTPRequestHandler):
-    """A plain forward proxy for ``http://`` URLs (absolute-form GET; no CONNECT)."""
+    """A forward proxy: absolute-form GET for ``http://`` and CONNECT tunnels for ``https://``."""
 
     def log_message(self, fmt, *args):
         pass
 
+    def _authorized(self) -> bool:
+        if self.server.auth is None:
+            return True
+        expected = "Basic " + base64.b64encode(":".join(self.server.auth).encode()).decode()
+        if self.headers.get("Proxy-Authorization") == expected:
+            return True
+        self.send_response(407)
+        self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+
+    def do_CONNECT(self):
+        if not self._authorized():
+            return
+        host, _, port = self.path.rpartition(":")
+        self.server.forwarded.append(f"CONNECT {self.path}")
+        upstream = socket.create_connection((host, int(port)), timeout=30)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.close_connection = True
+        client = self.connection
+        sockets = [client, upstream]
+        try:
+            while True:
+                readable, _, broken = select.select(sockets, [], sockets, 30)
+                if broken or not readable:
+                    break
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (upstream if sock is client else client).sendall(data)
+        finally:
+            upstream.close()
+
     def do_GET(self):
         server = self.server
-        if server.auth is not None:
-            expected = "Basic " + base64.b64encode(":".join(server.auth).encode()).decode()
-            if self.headers.get("Proxy-Authorization") != expected:
-                self.send_response(407)
-                self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
+        if not self._authorized():
+            return
         server.forwarded.append(self.path)
         skip = {"proxy-authorization", "proxy-connection", "connection", "host"}
         headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}

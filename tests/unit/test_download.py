@@ -248,6 +248,26 @@ def test_tls_validation_and_ca_cert(tree, tmp_path):
         os.unlink(result.path)
 
 
+def test_https_through_proxy_tunnel(tree, tmp_path):
+    tls = make_tls_files(tmp_path / "tls")
+    entry = tree.entries[0]
+    with FixtureServer(tree.root, tls=tls) as srv, ProxyServer(auth=("p", "pw")) as proxy:
+        url = srv.url + entry.relative_path
+        remote = remote_for(
+            srv.url,
+            ca_cert=tls.read("ca_cert"),
+            proxy_url=proxy.url,
+            proxy_username="p",
+            proxy_password="pw",
+        )
+        result = fetch(remote, url, expected_digests={"sha256": entry.sha256})
+        os.unlink(result.path)
+        host = url.split("/")[2]
+        assert proxy.forwarded == [f"CONNECT {host}"]
+        with pytest.raises(DownloadError):  # no proxy credentials: the tunnel is refused
+            fetch(remote_for(srv.url, ca_cert=tls.read("ca_cert"), proxy_url=proxy.url), url)
+
+
 def test_tls_client_certificate(tree, tmp_path):
     tls = make_tls_files(tmp_path / "tls")
     tls.require_client_cert = True
