@@ -141,7 +141,10 @@ def test_mirror_removes_and_additive_keeps(tree, server, tmp_path):
     assert dropped.relative_path in paths_in(v2) and extra_entry.relative_path in paths_in(v2)
     assert v2.added_content.count() == 1 and v2.removed_content.count() == 0
 
-    synchronize(str(remote.pk), str(repo.pk), mirror=True)
+    task = run_in_task(synchronize, str(remote.pk), str(repo.pk), mirror=True)
+    reports = {r.code: r for r in ProgressReport.objects.filter(task=task)}
+    assert (reports["unassociating.content"].done, reports["unassociating.content"].total) == (1, 1)
+    assert reports["associating.content"].done == 0
     v3 = latest(repo)
     assert v3.number == 3
     assert paths_in(v3) == {e.relative_path for e in tree.entries}

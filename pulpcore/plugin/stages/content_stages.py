@@ -337,7 +337,11 @@ class ContentSaver(Stage):
 
 
 class ContentAssociation(Stage):
-    """Add every emitted unit to the new version; in mirror mode remove everything else."""
+    """Add every emitted unit to the new version; in mirror mode remove everything else.
+
+    Reports "Associating Content" (units added) and, when mirroring, "Un-Associating Content"
+    (units removed), as Pulp does.
+    """
 
     def __init__(self, new_version: RepositoryVersion, mirror: bool = False):
         self.new_version = new_version
@@ -355,10 +359,12 @@ class ContentAssociation(Stage):
                 for dc in batch:
                     dc.resolve()
                     await self.put(dc)
-            if self.mirror:
-                removed = await db(self._remove_unlisted)
-                await self.progress.increase_by(removed)
             self.progress.report.total = self.progress.done
+        if self.mirror:
+            async with AsyncProgress("Un-Associating Content", "unassociating.content") as gone:
+                removed = await db(self._remove_unlisted)
+                gone.report.total = removed
+                await gone.increase_by(removed)
 
     def _add(self, pks: list) -> int:
         version = self.new_version
