@@ -218,12 +218,15 @@ class Stack:
     def start_resource_manager(self, name: str = "resource-manager", wait: bool = True):
         """Start ``pulpcore-worker --resource-manager``; wait until it is the active one (rq)."""
 
+        offset = len(self.log(name))  # log files are appended to: look at this run only
+
         def active() -> bool:
             if self.procs[name].poll() is not None:
                 raise RuntimeError(f"{name} exited with {self.procs[name].returncode}")
+            text = self.log(name)[offset:]
             if self.env.get("PULP_USE_NEW_WORKER_STYLE", "").lower() in ("true", "1", "yes"):
-                return "idling" in self.log(name)
-            return "is now the active resource-manager" in self.log(name)
+                return "idling" in text
+            return "is now the active resource-manager" in text
 
         return self.start(
             name, ["pulpcore-worker", "--resource-manager"], wait=active if wait else None

@@ -193,16 +193,18 @@ def test_resource_manager_single_active_and_takeover(tstack):
     if tstack.system == "postgres":
         # No resource-manager in this mode: --resource-manager idles and stops cleanly.
         proc = tstack.procs["rm-1"]
-        assert proc.poll() is None and "idling" in tstack.log("rm-1")
+        assert proc.poll() is None and "idling" in tstack.log("rm-1")  # checked at its start
         tstack.stop("rm-1")
         assert proc.returncode == 0
         tstack.procs.pop("rm-1")
         tstack.start_resource_manager("rm-1")
         return
+    offset = len(tstack.log("rm-2"))  # logs are appended to across runs
     standby = tstack.start("rm-2", ["pulpcore-worker", "--resource-manager"])
     standby.wait(timeout=20)
     assert standby.returncode != 0
-    assert "another resource-manager is active" in tstack.log("rm-2")
+    assert "another resource-manager is active" in tstack.log("rm-2")[offset:]
+    offset = len(tstack.log("rm-2"))
     tstack.kill("rm-1", signal.SIGKILL)
     killed = time.monotonic()
     # a task dispatched while nobody routes must not be lost
@@ -213,7 +215,7 @@ def test_resource_manager_single_active_and_takeover(tstack):
         try:
             proc.wait(timeout=1.5)
         except subprocess.TimeoutExpired:
-            if "is now the active resource-manager" in tstack.log("rm-2"):
+            if "is now the active resource-manager" in tstack.log("rm-2")[offset:]:
                 break
         assert time.monotonic() - killed < 10, "no standby took over within 10 s"
         time.sleep(0.5)
@@ -250,7 +252,13 @@ def test_postgres_connections_terminated_everyone_reconnects(tstack):
     assert all(p.poll() is None for n, p in tstack.procs.items() if n != "rm-2")
     wait_for(lambda: len(tstack.online_workers()) >= 2, timeout=15, what="workers online")
     if tstack.system == "rq":
-        assert "is now the active resource-manager" in tstack.log("rm-1")
+        # the resource-manager took its lock again (and routed the task above)
+        held = tstack.sql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s::oid AND objid = 0",
+            (0x5056,),
+        )[0][0]
+        assert held == 1
 
 
 # --- Redis restarted (private redis-server, rq system only matters; run for both) ---------------
