@@ -1,5 +1,6 @@
 """tasks/, task-groups/ and workers/: filters, cancel, delete, purge and bad input."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -206,3 +207,28 @@ def test_list_href_is_not_an_object_href(client, tasks):
     resp = client.get(f"{API}tasks/?worker={API}tasks/")
     assert resp.status_code == 400
     assert "worker" in resp.json()
+
+
+@pytest.mark.parametrize("endpoint", ["tasks/", "workers/", "task-groups/"])
+def test_list_queries_do_not_grow_with_rows(client, endpoint):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def make(n):
+        for _ in range(n):
+            w = Worker.objects.create(name=f"{uuid.uuid4()}@h")
+            g = TaskGroup.objects.create(description="g")
+            t = dispatch("mod.x", exclusive_resources=["/r/"], task_group=g)
+            scheduler.claim(t.pk, w)
+            ProgressReport.objects.create(task=t, message="m", code="c")
+            dispatch("mod.child", task_group=g)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"{API}{endpoint}").status_code == 200
+        return len(ctx.captured_queries)
+
+    make(2)
+    few = count()
+    make(10)
+    assert count() == few

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -183,6 +183,9 @@ class TaskGroupSerializer(FieldSelectionMixin, serializers.ModelSerializer):
         return util.get_url(obj)
 
     def _counts(self, obj) -> dict:
+        """Tasks per state: from the list queryset's annotations, else one query."""
+        if hasattr(obj, "n_waiting"):
+            return {state: getattr(obj, f"n_{state}") for state in TASK_STATES}
         cache = self.__dict__.setdefault("_count_cache", {})
         if obj.pk not in cache:
             rows = obj.tasks.values("state").annotate(n=Count("pk")).order_by()
@@ -235,8 +238,13 @@ class WorkerSerializer(ModelSerializer):
 
     @extend_schema_field(serializers.URLField(read_only=True))
     def get_current_task(self, obj: Worker) -> str | None:
-        task = obj.tasks.filter(state__in=("running", "canceling")).first()
-        return util.get_url(task) if task else None
+        if hasattr(obj, "current_task_id"):
+            task_id = obj.current_task_id
+        else:
+            task_id = (
+                obj.tasks.filter(state__in=("running", "canceling")).values_list("pk", flat=True)
+            ).first()
+        return util.get_url(Task(pk=task_id)) if task_id else None
 
 
 def _default_finished_before():
@@ -260,6 +268,21 @@ class PurgeSerializer(serializers.Serializer):
         if not value:
             raise serializers.ValidationError("At least one final state is required.")
         return sorted(set(value))
+
+
+def task_group_queryset():
+    """Task groups with their per-state task counts, for lists without a query per group."""
+    return TaskGroup.objects.annotate(
+        **{f"n_{state}": Count("tasks", filter=Q(tasks__state=state)) for state in TASK_STATES}
+    ).prefetch_related("group_progress_reports", "tasks__worker")
+
+
+def worker_queryset():
+    """Workers with the pk of the task each is running, in the same query."""
+    running = Task.objects.filter(worker=OuterRef("pk"), state__in=("running", "canceling")).values(
+        "pk"
+    )[:1]
+    return Worker.objects.annotate(current_task_id=Subquery(running))
 
 
 def worker_online_cutoff():

@@ -25,7 +25,9 @@ from pulpcore.app.serializers.task import (
     TaskGroupSerializer,
     TaskSerializer,
     WorkerSerializer,
+    task_group_queryset,
     worker_online_cutoff,
+    worker_queryset,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
 
@@ -365,15 +367,13 @@ def cancel_task(task_id) -> Task:
 
 class TaskGroupViewSet(ReadOnlyNamedModelViewSet):
     endpoint_name = "task-groups"
-    queryset = TaskGroup.objects.prefetch_related("group_progress_reports", "tasks").order_by(
-        "-pulp_created"
-    )
+    queryset = task_group_queryset().order_by("-pulp_created")
     serializer_class = TaskGroupSerializer
     filterset_class = None
 
 
 class WorkerViewSet(ReadOnlyNamedModelViewSet):
     endpoint_name = "workers"
-    queryset = Worker.objects.filter(resource_manager=False).order_by("name")
+    queryset = worker_queryset().filter(resource_manager=False).order_by("name")
     serializer_class = WorkerSerializer
     filterset_class = WorkerFilter
