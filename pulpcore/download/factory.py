@@ -146,7 +146,7 @@ class DownloaderFactory:
         options.update(kwargs)
         return HttpDownloader(
             url,
-            self.session,
+            lambda: self.session,  # built lazily: build() may run outside the event loop
             expected_digests,
             expected_size,
             on_chunk,

@@ -3,7 +3,7 @@
 import asyncio
 import base64
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import aiohttp
 
@@ -49,8 +49,9 @@ class RateLimiter:
 class HttpDownloader(BaseDownloader):
     """Downloads one URL with a (shared) aiohttp session.
 
-    Usable on its own (pass any ``aiohttp.ClientSession``) or built by ``DownloaderFactory``, which
-    supplies the remote's auth, proxy, headers, concurrency semaphore, rate limiter and retries.
+    Usable on its own (pass any ``aiohttp.ClientSession``, or a callable returning one) or built
+    by ``DownloaderFactory``, which supplies the remote's auth, proxy, headers, concurrency
+    semaphore, rate limiter and retries.
     Connection errors, timeouts, 5xx and 429 are retried with exponential backoff; 4xx (such as 404)
     and validation errors are not. Once bytes went to ``on_chunk`` nothing is retried, so a
     streaming reader never receives the same bytes twice.
@@ -59,7 +60,7 @@ class HttpDownloader(BaseDownloader):
     def __init__(
         self,
         url: str,
-        session: aiohttp.ClientSession,
+        session: "aiohttp.ClientSession | Callable[[], aiohttp.ClientSession]",
         expected_digests: dict | None = None,
         expected_size: int | None = None,
         on_chunk: ChunkCallback | None = None,
@@ -126,7 +127,10 @@ class HttpDownloader(BaseDownloader):
     async def _attempt(self) -> dict:
         if self.rate_limiter is not None:
             await self.rate_limiter.acquire()
-        async with self.session.get(
+        session = self.session if isinstance(self.session, aiohttp.ClientSession) else None
+        if session is None:
+            session = self.session()  # created on first use, inside the running loop
+        async with session.get(
             self.url,
             proxy=self.proxy,
             proxy_headers=self.proxy_headers,

@@ -338,3 +338,20 @@ def test_file_url(tree, settings):
     sneaky = tree.root.as_uri() + "/../" + tree.root.name + "x/secret"
     with pytest.raises(DownloadError):
         fetch(remote_for(sneaky), sneaky)
+
+
+def test_build_outside_event_loop_then_run(tree, server):
+    """Factories and downloaders may be built in sync code; the session appears in the loop."""
+    entry = tree.entries[0]
+    factory = DownloaderFactory(remote_for(server.url))
+    downloader = factory.build(server.url + entry.relative_path, expected_size=entry.size)
+
+    async def go():
+        try:
+            return await downloader.run()
+        finally:
+            await factory.close()
+
+    result = asyncio.run(go())
+    assert result.artifact_attributes["sha256"] == entry.sha256
+    os.unlink(result.path)
