@@ -364,3 +364,30 @@ def test_editing_the_remote_forces_a_full_sync(tree, server):
     task = run_in_task(synchronize, str(remote.pk), str(repo.pk))
     assert "sync.downloading.artifacts" in codes(task)
     assert Artifact.objects.count() == len(tree.entries)
+
+
+def test_remote_that_times_out_fails_readably(tree, server):
+    server.behaviour["delay"] = {"PULP_MANIFEST": 1.5}
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    remote.sock_read_timeout = 0.3
+    remote.max_retries = 1
+    remote.save()
+    with pytest.raises(Exception) as info:
+        synchronize(str(remote.pk), str(repo.pk))
+    assert "timed out" in str(info.value) and "PULP_MANIFEST" in str(info.value)
+    assert server.counts["PULP_MANIFEST"] == 2  # retried once
+    assert repo.versions.count() == 1
+
+
+def test_file_timing_out_mid_sync_leaves_nothing(tree, server):
+    before = working_files()
+    server.behaviour["delay"] = {tree.entries[4].relative_path: 1.5}
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    remote.sock_read_timeout = 0.3
+    remote.max_retries = 0
+    remote.save()
+    with pytest.raises(Exception) as info:
+        synchronize(str(remote.pk), str(repo.pk))
+    assert "timed out" in str(info.value) and tree.entries[4].relative_path in str(info.value)
+    assert repo.versions.count() == 1
+    assert working_files() == before
