@@ -66,6 +66,9 @@ class Stack:
                 "PULP_WORKING_DIRECTORY": str(self.root / "tmp") + "/",
                 "PULP_CONTENT_ORIGIN": self.content_origin,
                 "PULP_WORKER_TTL": "10",
+                # pulp-cli caches the API document per base URL; a reused port must not see
+                # another stack's document.
+                "XDG_CACHE_HOME": str(self.root / "cli-cache"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
