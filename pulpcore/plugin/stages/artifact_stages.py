@@ -4,7 +4,7 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from pulpcore.app.models import Artifact
 from pulpcore.app.storage import place_artifact_file
@@ -204,6 +204,7 @@ class ArtifactSaver(Stage):
             artifact.file.name = name
             self.context.temp_paths.discard(temp)
             new.append(artifact)
+        connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: no proxy per value
         fields = list(Artifact._meta.local_concrete_fields)
         rows = [
             tuple(f.get_db_prep_save(f.pre_save(a, True), connection) for f in fields) for a in new

@@ -7,7 +7,7 @@ inserting overlapping units take row locks in the same order and cannot deadlock
 import uuid
 from collections import defaultdict
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
@@ -57,6 +57,7 @@ def bulk_insert_ignore(model: type[Content], units: list[Content]) -> set:
         unit.pulp_type = unit.pulp_type or model.get_pulp_type()
         for parent, link in parents:
             setattr(unit, link.attname, getattr(unit, parent._meta.pk.attname))
+    connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: no proxy lookup per value
     fields = list(model._meta.local_concrete_fields)
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
@@ -94,6 +95,7 @@ def insert_rows(model: type, field_names: list[str], rows: list[tuple]) -> None:
     """One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` of ready values (no model objects)."""
     if not rows:
         return
+    connection = connections[DEFAULT_DB_ALIAS]
     qn = connection.ops.quote_name
     columns = ", ".join(qn(model._meta.get_field(name).column) for name in field_names)
     sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES %s ON CONFLICT DO NOTHING"
