@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.utils.timezone import now
 
 from pulpcore.app.models import ProgressReport
 
@@ -214,7 +215,10 @@ class AsyncProgress:
         if self.report._state.adding:
             self.report.save()
         elif self.report.task_id:
-            self.report.save(update_fields=["done", "total", "state", "pulp_last_updated"])
+            report = self.report
+            type(report).objects.filter(pk=report.pk).update(
+                done=report.done, total=report.total, state=report.state, pulp_last_updated=now()
+            )
 
     async def flush(self) -> None:
         self._last_flush = time.monotonic()
