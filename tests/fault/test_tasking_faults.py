@@ -255,7 +255,8 @@ def test_postgres_connections_terminated_everyone_reconnects(tstack):
         # the resource-manager took its lock again (and routed the task above)
         held = tstack.sql(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = %s::oid AND objid = 0",
+            " AND classid = %s::oid AND objid = 0"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (0x5056,),
         )[0][0]
         assert held == 1
