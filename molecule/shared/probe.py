@@ -6,7 +6,6 @@ import json
 import ssl
 import sys
 import time
-import urllib.error
 import urllib.request
 
 
@@ -20,16 +19,24 @@ def main() -> None:
             with urllib.request.urlopen(url, timeout=10, context=ctx) as resp:
                 resp.read()
                 ok += 1
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            failures.append({"t": round(time.time() - started, 2), "error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - any failed request is what the probe counts
+            failures.append({"t": round(time.time() - started, 2), "error": repr(exc)})
+            print(f"probe: {failures[-1]}", flush=True)
         try:
             with open(stop):
                 break
         except FileNotFoundError:
             time.sleep(0.25)
     with open(result, "w") as fh:
-        json.dump({"ok": ok, "failed": len(failures), "failures": failures[:20],
-                   "seconds": round(time.time() - started, 1)}, fh)
+        json.dump(
+            {
+                "ok": ok,
+                "failed": len(failures),
+                "failures": failures[:20],
+                "seconds": round(time.time() - started, 1),
+            },
+            fh,
+        )
 
 
 if __name__ == "__main__":
