@@ -130,11 +130,17 @@ build_wheels() {
   build_wheel "$MOL_BASE/dist/current" || return 1
   export MOL_PULP_WHEEL
   MOL_PULP_WHEEL=$(ls "$MOL_BASE"/dist/current/pulpcore-*.whl)
+  rm -rf "$MOL_BASE/dist/previous"
+  export MOL_PULP_PREVIOUS_WHEEL=
   if [ -n "$MOL_PULP_PREVIOUS_REF" ]; then
     log "building the previous release wheel from $MOL_PULP_PREVIOUS_REF"
-    build_wheel "$MOL_BASE/dist/previous" "$MOL_PULP_PREVIOUS_REF" || return 1
-    export MOL_PULP_PREVIOUS_WHEEL
-    MOL_PULP_PREVIOUS_WHEEL=$(ls "$MOL_BASE"/dist/previous/pulpcore-*.whl)
+    # Without it only the upgrade scenario fails (it checks for the wheel first).
+    if build_wheel "$MOL_BASE/dist/previous" "$MOL_PULP_PREVIOUS_REF"; then
+      MOL_PULP_PREVIOUS_WHEEL=$(ls "$MOL_BASE"/dist/previous/pulpcore-*.whl)
+    else
+      log "could not build the previous release $MOL_PULP_PREVIOUS_REF"
+      rm -rf "$MOL_BASE/dist/previous"
+    fi
   fi
   # Dependencies for the hosts: they install with --no-index from this read-only bind mount.
   mkdir -p "$wh"
@@ -153,6 +159,10 @@ run_scenario() {
   local s=$1 t=${TIMEOUT[$1]:-1200} rc start
   start=$(date +%s)
   log "scenario $s (timeout ${t}s)"
+  if [ "$s" = upgrade ] && [ -z "$MOL_PULP_PREVIOUS_WHEEL" ]; then
+    log "scenario upgrade: FAILED: no wheel of the previous release ($MOL_PULP_PREVIOUS_REF)"
+    return 1
+  fi
   if [ "${MOL_KEEP:-0}" = 1 ]; then
     (cd "$REPO" && timeout "$t" molecule test -s "$s" --destroy never)
   else
@@ -216,4 +226,4 @@ main() {
   [ "$failed" = 0 ]
 }
 
-main
+main "$@"; exit $?
