@@ -232,3 +232,16 @@ def test_list_queries_do_not_grow_with_rows(client, endpoint):
     few = count()
     make(10)
     assert count() == few
+
+
+def test_worker_name_filters_share_the_common_lookups(client):
+    Worker.objects.create(name="11@alpha")
+    Worker.objects.create(name="12@beta")
+    resp = client.get(f"{API}workers/?name__regex=@al")
+    assert [w["name"] for w in resp.json()["results"]] == ["11@alpha"]
+    bad = client.get(f"{API}workers/?name__iregex=[unclosed")
+    assert bad.status_code == 400 and "name__iregex" in bad.json()
+    window = client.get(
+        f"{API}workers/?last_heartbeat__range=2000-01-01T00:00:00Z,2999-01-01T00:00:00Z"
+    )
+    assert window.json()["count"] == 2

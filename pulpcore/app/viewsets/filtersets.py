@@ -296,21 +296,19 @@ def number_filters(field: str) -> dict:
     return out
 
 
+class DateTimeRangeFilter(django_filters.BaseRangeFilter, django_filters.IsoDateTimeFilter):
+    """``field__range=START,END``."""
+
+
 def datetime_filters(field: str) -> dict:
+    """``field`` plus its ``__gt/__gte/__lt/__lte/__range`` lookups, as Pulp declares them."""
     out = {field: django_filters.IsoDateTimeFilter(field_name=field)}
     for lookup in ("gt", "gte", "lt", "lte"):
         out[f"{field}__{lookup}"] = django_filters.IsoDateTimeFilter(
             field_name=field, lookup_expr=lookup
         )
+    out[f"{field}__range"] = DateTimeRangeFilter(field_name=field, lookup_expr="range")
     return out
-
-
-class _RangeCSV(django_filters.BaseRangeFilter, django_filters.IsoDateTimeFilter):
-    pass
-
-
-def _datetime_range_csv(field: str) -> dict:
-    return {f"{field}__range": _RangeCSV(field_name=field, lookup_expr="range")}
 
 
 class RegexFilter(django_filters.CharFilter):
@@ -413,7 +411,6 @@ RepositoryVersionFilter = _build(
         "pulp_id__in": None,
         **number_filters("number"),
         **datetime_filters("pulp_created"),
-        **_datetime_range_csv("pulp_created"),
         "content": VersionContentFilter(),
         "content__in": VersionContentFilter(many=True),
         "ordering": ordering_filter(RepositoryVersion),
@@ -430,7 +427,6 @@ RemoteFilter = _build(
     {
         **name_filters("name"),
         **datetime_filters("pulp_last_updated"),
-        **_datetime_range_csv("pulp_last_updated"),
         "pulp_label_select": LabelSelectFilter(),
         "ordering": ordering_filter(Remote),
         "__doc__": "Remotes by name, labels and last update.",
@@ -473,7 +469,6 @@ PublicationFilter = _build(
     (BaseFilterSet,),
     {
         **datetime_filters("pulp_created"),
-        **_datetime_range_csv("pulp_created"),
         "repository": _RepositoryOfPublicationFilter(),
         "repository_version": _VersionOfPublicationFilter(),
         "content": PublicationContentFilter(),

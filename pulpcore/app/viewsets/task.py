@@ -30,6 +30,7 @@ from pulpcore.app.serializers.task import (
     worker_queryset,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
+from pulpcore.app.viewsets.filtersets import CharInFilter, datetime_filters, name_filters
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -103,10 +104,6 @@ class StateNeFilter(django_filters.CharFilter):
         return super().filter(qs, value)
 
 
-class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
-    pass
-
-
 class StateInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     def filter(self, qs, value):
         if not value:
@@ -121,20 +118,6 @@ class StateInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
                 }
             )
         return qs.filter(state__in=value)
-
-
-class DateTimeRangeFilter(django_filters.BaseRangeFilter, django_filters.IsoDateTimeFilter):
-    pass
-
-
-def _datetime_filters(field: str) -> dict:
-    out = {field: django_filters.IsoDateTimeFilter(field_name=field)}
-    for lookup in ("gt", "gte", "lt", "lte"):
-        out[f"{field}__{lookup}"] = django_filters.IsoDateTimeFilter(
-            field_name=field, lookup_expr=lookup
-        )
-    out[f"{field}__range"] = DateTimeRangeFilter(field_name=field, lookup_expr="range")
-    return out
 
 
 class ResourceFilter(django_filters.CharFilter):
@@ -192,8 +175,8 @@ class TaskFilter(BaseFilterSet):
     logging_cid__contains = django_filters.CharFilter(
         field_name="logging_cid", lookup_expr="contains"
     )
-    locals().update(_datetime_filters("started_at"))
-    locals().update(_datetime_filters("finished_at"))
+    locals().update(datetime_filters("started_at"))
+    locals().update(datetime_filters("finished_at"))
     worker = HrefOrIdFilter(field_name="worker", lookup_expr="exact", expected=Worker)
     worker__in = UUIDHrefInFilter(field_name="worker", expected=Worker)
     worker__isnull = StrictBooleanFilter(field_name="worker", lookup_expr="isnull")
@@ -236,16 +219,8 @@ class TaskFilter(BaseFilterSet):
 
 
 class WorkerFilter(BaseFilterSet):
-    name = django_filters.CharFilter()
-    name__contains = django_filters.CharFilter(field_name="name", lookup_expr="contains")
-    name__icontains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
-    name__iexact = django_filters.CharFilter(field_name="name", lookup_expr="iexact")
-    name__in = CharInFilter(field_name="name", lookup_expr="in")
-    name__iregex = django_filters.CharFilter(field_name="name", lookup_expr="iregex")
-    name__istartswith = django_filters.CharFilter(field_name="name", lookup_expr="istartswith")
-    name__regex = django_filters.CharFilter(field_name="name", lookup_expr="regex")
-    name__startswith = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
-    locals().update(_datetime_filters("last_heartbeat"))
+    locals().update(name_filters("name"))
+    locals().update(datetime_filters("last_heartbeat"))
     online = StrictBooleanFilter(method="filter_online")
     missing = StrictBooleanFilter(method="filter_missing")
     ordering = django_filters.OrderingFilter(
