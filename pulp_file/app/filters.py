@@ -9,10 +9,10 @@ from pulpcore.plugin.filters import ContentFilter, ordering_filter
 class FileContentFilter(ContentFilter):
     """Files by relative path and sha256, plus the common content filters."""
 
-    relative_path = django_filters.CharFilter(field_name="relative_path")
+    # The API calls the digest ``sha256``; the model field is ``digest``.
     sha256 = django_filters.CharFilter(field_name="digest")
     ordering = ordering_filter(FileContent)
 
     class Meta:
         model = FileContent
-        fields = []
+        fields = {"relative_path": ["exact"]}

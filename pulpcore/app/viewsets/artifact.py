@@ -1,83 +1,21 @@
 """``artifacts/``: upload, list, read and delete stored files."""
 
 import os
-from datetime import timedelta
 
-import django_filters
 from django.conf import settings
 from django.db import models, transaction
-from django.utils import timezone
 from rest_framework import mixins, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from pulpcore.app import util
 from pulpcore.app.exceptions import Conflict
-from pulpcore.app.filters import BaseFilterSet
-from pulpcore.app.models import Artifact, ContentArtifact, RepositoryVersion
-from pulpcore.app.models.content import CHECKSUM_NAMES
+from pulpcore.app.models import Artifact, ContentArtifact
 from pulpcore.app.serializers.artifact import ArtifactSerializer
 from pulpcore.app.upload_handlers import HashingFileUploadHandler
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.filters.content import ArtifactFilter
 
 IN_USE_MESSAGE = "The Artifact cannot be deleted because it is associated with Content."
-
-ORDERING_FIELDS = (
-    "pk",
-    "pulp_id",
-    "pulp_created",
-    "pulp_last_updated",
-    "file",
-    "size",
-    *CHECKSUM_NAMES,
-    "timestamp_of_interest",
-)
-
-
-def artifacts_in_version(version: RepositoryVersion) -> models.QuerySet:
-    """Artifacts used by the content present in ``version``."""
-    return Artifact.objects.filter(
-        pk__in=ContentArtifact.objects.filter(
-            content__in=version.content, artifact__isnull=False
-        ).values("artifact_id")
-    )
-
-
-def orphaned_artifacts(minutes: float) -> models.QuerySet:
-    """Artifacts no content uses, untouched for at least ``minutes`` (-1: the protection time)."""
-    if minutes == -1:
-        minutes = settings.ORPHAN_PROTECTION_TIME
-    try:
-        cutoff = timezone.now() - timedelta(minutes=minutes)
-    except OverflowError:
-        return Artifact.objects.none()  # longer ago than datetimes go: nothing is that old
-    used = ContentArtifact.objects.filter(artifact__isnull=False).values("artifact_id")
-    return Artifact.objects.exclude(pk__in=used).filter(timestamp_of_interest__lte=cutoff)
-
-
-class ArtifactFilter(BaseFilterSet):
-    """Checksums (exact), repository version membership, orphans, ordering."""
-
-    repository_version = django_filters.CharFilter(method="filter_repository_version")
-    orphaned_for = django_filters.NumberFilter(method="filter_orphaned_for")
-    ordering = django_filters.OrderingFilter(fields=tuple((f, f) for f in ORDERING_FIELDS))
-
-    class Meta:
-        model = Artifact
-        fields = {name: ["exact"] for name in CHECKSUM_NAMES}
-
-    def filter_repository_version(self, qs, name, value):
-        try:
-            version = util.resolve_href(value, RepositoryVersion)
-        except util.HrefError as exc:
-            raise ValidationError({name: [str(exc)]})
-        return qs.filter(pk__in=artifacts_in_version(version).values("pk"))
-
-    def filter_orphaned_for(self, qs, name, value):
-        if value < 0 and value != -1:
-            raise ValidationError({name: ["Must be a number of minutes >= 0, or -1."]})
-        return qs.filter(pk__in=orphaned_artifacts(float(value)).values("pk"))
 
 
 class ArtifactViewSet(

@@ -9,7 +9,7 @@ from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, with_artifacts
 from pulpcore.app.upload_handlers import HashingFileUploadHandler
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
-from pulpcore.app.viewsets.filtersets import ContentFilter, GenericContentFilter
+from pulpcore.app.viewsets.filters.content import ContentFilter, GenericContentFilter
 from pulpcore.app.viewsets.repository import task_response
 from pulpcore.tasking.dispatch import dispatch
 

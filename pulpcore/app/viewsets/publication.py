@@ -12,7 +12,7 @@ from pulpcore.app.serializers.publication import (
 )
 from pulpcore.app.serializers.repository import SetLabelSerializer, UnsetLabelSerializer
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
-from pulpcore.app.viewsets.filtersets import (
+from pulpcore.app.viewsets.filters.publication import (
     ContentGuardFilter,
     DistributionFilter,
     GenericContentGuardFilter,

@@ -25,7 +25,7 @@ from pulpcore.app.serializers.repository import (
     UnsetLabelSerializer,
 )
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
-from pulpcore.app.viewsets.filtersets import (
+from pulpcore.app.viewsets.filters.repository import (
     GenericRemoteFilter,
     GenericRepositoryFilter,
     RemoteFilter,

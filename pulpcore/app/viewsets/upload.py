@@ -3,7 +3,6 @@
 import hashlib
 import uuid
 
-import django_filters
 from django.core.files.base import File
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +10,6 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from pulpcore.app.filters import BaseFilterSet
 from pulpcore.app.models import Upload, UploadChunk
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.upload import (
@@ -22,31 +20,8 @@ from pulpcore.app.serializers.upload import (
     parse_content_range,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.filters.upload import UploadFilter
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
-
-
-class IntRangeFilter(django_filters.BaseRangeFilter, django_filters.NumberFilter):
-    pass
-
-
-class UploadFilter(BaseFilterSet):
-    size = django_filters.NumberFilter()
-    size__gt = django_filters.NumberFilter(field_name="size", lookup_expr="gt")
-    size__lt = django_filters.NumberFilter(field_name="size", lookup_expr="lt")
-    size__range = IntRangeFilter(field_name="size", lookup_expr="range")
-    ordering = django_filters.OrderingFilter(
-        fields=(
-            ("pk", "pk"),
-            ("pulp_id", "pulp_id"),
-            ("pulp_created", "pulp_created"),
-            ("pulp_last_updated", "pulp_last_updated"),
-            ("size", "size"),
-        )
-    )
-
-    class Meta:
-        model = Upload
-        fields = []
 
 
 class UploadViewSet(

@@ -1,0 +1,12 @@
+"""Filtersets of the API lists, one module per domain.
+
+- :mod:`.content`: content units and artifacts
+- :mod:`.repository`: repositories, repository versions, remotes
+- :mod:`.publication`: publications, distributions, content guards
+- :mod:`.task`: tasks and workers
+- :mod:`.upload`: chunked uploads
+- :mod:`.membership`: which versions hold which units, as subqueries the filters nest
+
+The filter types and the lookup mapping they share are in :mod:`pulpcore.app.filters`; plugins
+import both through :mod:`pulpcore.plugin.filters`.
+"""
