@@ -71,15 +71,14 @@ class ResourceFilter(django_filters.CharFilter):
 
 
 class ResourceInFilter(django_filters.BaseInFilter, ResourceFilter):
-    """Comma-separated resources: tasks that reserved any of them."""
+    """Comma-separated resources: tasks that reserved every one of them, as in Pulp."""
 
     def filter(self, qs, value):
         if not value:
             return qs
-        q = Q()
         for resource in value:
-            q |= _reserved(resource, self.kind)
-        return qs.filter(q)
+            qs = qs.filter(_reserved(resource, self.kind))
+        return qs
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}, "nullable": True})
