@@ -210,9 +210,9 @@ class NumberInRangeFilter(django_filters.BaseRangeFilter, django_filters.NumberF
 class PulpDateTimeField(django_filters.fields.IsoDateTimeField):
     """ISO 8601 date-time whose UTC offset the database can store (less than 16 hours)."""
 
-    def strptime(self, value, format):
-        parsed = super().strptime(value, format)
-        offset = parsed.utcoffset()
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        offset = parsed.utcoffset() if parsed is not None else None
         if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
             raise forms.ValidationError(
                 f"{value!r} has a UTC offset of 16 hours or more; use an offset between "
@@ -367,20 +367,6 @@ def ordering_filter(model: type[models.Model], extra: Iterable[tuple[str, str]] 
 
 
 # --- pulp_type -----------------------------------------------------------------------------------
-_DOCUMENTED_TYPES = {
-    "Content": ("core.publishedmetadata",),
-    "Distribution": ("core.artifact",),
-    "ContentGuard": (
-        "certguard.rhsm",
-        "certguard.x509",
-        "core.composite",
-        "core.content_redirect",
-        "core.header",
-        "core.rbac",
-    ),
-}
-
-
 class InstalledTypes(BaseChoiceIterator):
     """``pulp_type`` values of the detail models registered for a master model, read lazily.
 
@@ -392,9 +378,7 @@ class InstalledTypes(BaseChoiceIterator):
         self.master = master
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        names = {m.get_pulp_type() for m in self.master.detail_models()}
-        names.update(_DOCUMENTED_TYPES.get(self.master.__name__, ()))
-        names = sorted(names)
+        names = sorted({m.get_pulp_type() for m in self.master.detail_models()})
         return iter([(n, n) for n in names])
 
 

@@ -7,7 +7,8 @@ Used by ``test_contract.py`` and runnable as a report over everything implemente
 
 Differences that depend on library versions, not on Pulp (README of the contract), are ignored:
 the hash suffix of the remote ``policy`` enum, the redacted ``RemoteResponsePolicyEnum`` values,
-and the date-dependent ``Purge.finished_before`` default.
+and the date-dependent ``Purge.finished_before`` default. ``pulp_type`` enums list the types
+installed here, so the contract's values for types still pending (``PENDING_TYPES``) are dropped.
 """
 
 from __future__ import annotations
@@ -34,6 +35,23 @@ ENUM_ALIASES = {"Policy762Enum": "Policy692Enum", "RemoteResponsePolicyEnum": "P
 IGNORED_KEYWORDS = {("Purge", "finished_before", "default")}
 # Components whose own body is not comparable (redacted in the contract).
 IGNORED_COMPONENTS = {"RemoteResponsePolicyEnum"}
+# Detail types the contract's ``pulp_type`` / ``pulp_type__in`` enums list that are not installed
+# here yet. Our enums list what is installed, as Pulp's do, so these values are dropped from the
+# contract's enums before comparing. Like pending_operations.txt this set may only shrink: when a
+# type gets installed, its enum value appears in our document and must be removed here.
+PENDING_TYPES = frozenset(
+    {
+        "certguard.rhsm",
+        "certguard.x509",
+        "core.artifact",
+        "core.composite",
+        "core.content_redirect",
+        "core.header",
+        "core.publishedmetadata",
+        "core.rbac",
+    }
+)
+TYPE_PARAMETERS = ("query:pulp_type", "query:pulp_type__in")
 
 
 @lru_cache(maxsize=1)
@@ -137,6 +155,19 @@ def _param_view(param: dict) -> dict:
     }
 
 
+def without_pending_types(key: str, view: dict) -> dict:
+    """The contract's view of a ``pulp_type`` parameter, less the types still pending."""
+    if key not in TYPE_PARAMETERS or not isinstance(view.get("schema"), dict):
+        return view
+    schema = json.loads(json.dumps(view["schema"]))
+    holder = schema.get("items", schema) if schema.get("type") == "array" else schema
+    if "enum" in holder:
+        holder["enum"] = [v for v in holder["enum"] if v not in PENDING_TYPES]
+        if not holder["enum"]:
+            del holder["enum"]
+    return {**view, "schema": schema}
+
+
 def _content_view(content: dict | None) -> dict:
     return {ctype: normalize(body.get("schema")) for ctype, body in (content or {}).items()}
 
@@ -151,7 +182,10 @@ def compare_operation(op_id: str, mine: tuple, theirs: tuple) -> list[str]:
         diffs.append(f"route: ours {m_method} {m_path!r}, contract {t_method} {t_path!r}")
 
     m_params = {_param_key(p): _param_view(p) for p in m_op.get("parameters", [])}
-    t_params = {_param_key(p): _param_view(p) for p in t_op.get("parameters", [])}
+    t_params = {
+        _param_key(p): without_pending_types(_param_key(p), _param_view(p))
+        for p in t_op.get("parameters", [])
+    }
     for key in sorted(set(t_params) - set(m_params)):
         diffs.append(f"parameter {key}: missing (contract {_fmt(t_params[key])})")
     for key in sorted(set(m_params) - set(t_params)):

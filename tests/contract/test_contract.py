@@ -83,6 +83,31 @@ def test_no_implemented_operation_is_pending():
     )
 
 
+def _type_enum_values(document: dict) -> set[str]:
+    values = set()
+    for _, _, op in c.operations(document).values():
+        for prm in op.get("parameters", []):
+            if f"{prm.get('in')}:{prm.get('name')}" in c.TYPE_PARAMETERS:
+                schema = prm["schema"]
+                values.update(schema.get("items", schema).get("enum", []))
+    return values
+
+
+def test_pending_types_are_contract_types_not_served():
+    contract_types = _type_enum_values(c.contract())
+    assert c.PENDING_TYPES <= contract_types, sorted(c.PENDING_TYPES - contract_types)
+    served = c.PENDING_TYPES & _type_enum_values(c.ours())
+    assert not served, (
+        f"these types are installed now: remove them from PENDING_TYPES in "
+        f"tests/contract/contract.py: {sorted(served)}"
+    )
+
+
+def test_served_types_are_contract_types():
+    extra = _type_enum_values(c.ours()) - _type_enum_values(c.contract())
+    assert not extra, f"pulp_type values the contract does not know: {sorted(extra)}"
+
+
 # --- document level ------------------------------------------------------------------------------
 def test_document_header():
     doc = c.ours()
