@@ -353,6 +353,10 @@ class OrderingFilter(django_filters.OrderingFilter):
         return super().filter(qs, value)
 
 
+# The fields every Pulp object can be ordered by.
+COMMON_ORDERING = ("pk", "pulp_id", "pulp_created", "pulp_last_updated")
+
+
 def ordering_fields(model: type[models.Model]) -> list[str]:
     """Every plain (non-relation) concrete field of ``model`` plus ``pk``: ``ordering`` values."""
     names = {"pk"}
@@ -360,10 +364,13 @@ def ordering_fields(model: type[models.Model]) -> list[str]:
     return sorted(names)
 
 
-def ordering_filter(model: type[models.Model], extra: Iterable[tuple[str, str]] = ()):
-    """``?ordering=`` over the model's own fields (plus ``extra`` ``(field, name)`` pairs)."""
-    pairs = [(n, n) for n in ordering_fields(model)]
-    return OrderingFilter(fields=[*pairs, *extra])
+def ordering_filter(model: type[models.Model], fields: Iterable[str | tuple[str, str]] = ()):
+    """``?ordering=`` over ``fields`` (default: every plain field of ``model`` and ``pk``).
+
+    A field is a name, or ``(model field, ordering name)`` when the API names it differently.
+    """
+    pairs = [f if isinstance(f, tuple) else (f, f) for f in fields or ordering_fields(model)]
+    return OrderingFilter(fields=pairs)
 
 
 # --- pulp_type -----------------------------------------------------------------------------------

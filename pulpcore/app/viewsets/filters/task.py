@@ -8,13 +8,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from pulpcore.app.filters import (
+    COMMON_ORDERING,
     DATETIME_LOOKUPS,
     NAME_FILTER_OPTIONS,
     BaseFilterSet,
     HrefOrIdFilter,
     HrefOrIdInFilter,
-    OrderingFilter,
     StrictBooleanFilter,
+    ordering_filter,
 )
 from pulpcore.app.models import Task, TaskGroup, Worker
 from pulpcore.app.models.task import TASK_STATES
@@ -112,24 +113,16 @@ class TaskFilter(BaseFilterSet):
     shared_resources = ResourceFilter(kind="shared")
     shared_resources__in = ResourceInFilter(kind="shared")
     reserved_resources_record = ReservedResourcesRecordFilter()
-    ordering = OrderingFilter(
-        fields=(
-            ("pk", "pk"),
-            ("pulp_id", "pulp_id"),
-            ("pulp_created", "pulp_created"),
-            ("pulp_last_updated", "pulp_last_updated"),
-            ("state", "state"),
-            ("name", "name"),
-            ("logging_cid", "logging_cid"),
-            ("unblocked_at", "unblocked_at"),
-            ("started_at", "started_at"),
-            ("finished_at", "finished_at"),
-            ("error", "error"),
+    ordering = ordering_filter(
+        Task,
+        fields=[
+            *COMMON_ORDERING,
+            *("state", "name", "logging_cid", "unblocked_at", "started_at", "finished_at"),
+            "error",
             ("args", "enc_args"),
             ("kwargs", "enc_kwargs"),
-            ("reserved_resources_record", "reserved_resources_record"),
-            ("versions", "versions"),
-        )
+            *("reserved_resources_record", "versions"),
+        ],
     )
 
     class Meta:
@@ -147,16 +140,8 @@ class WorkerFilter(BaseFilterSet):
 
     online = StrictBooleanFilter(method="filter_online")
     missing = StrictBooleanFilter(method="filter_missing")
-    ordering = OrderingFilter(
-        fields=(
-            ("pk", "pk"),
-            ("pulp_id", "pulp_id"),
-            ("pulp_created", "pulp_created"),
-            ("pulp_last_updated", "pulp_last_updated"),
-            ("name", "name"),
-            ("last_heartbeat", "last_heartbeat"),
-            ("versions", "versions"),
-        )
+    ordering = ordering_filter(
+        Worker, fields=[*COMMON_ORDERING, "name", "last_heartbeat", "versions"]
     )
 
     class Meta:

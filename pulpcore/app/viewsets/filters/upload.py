@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from pulpcore.app.filters import BaseFilterSet, OrderingFilter
+from pulpcore.app.filters import COMMON_ORDERING, BaseFilterSet, ordering_filter
 from pulpcore.app.models import Upload
 
 
 class UploadFilter(BaseFilterSet):
     """Uploads by size."""
 
-    ordering = OrderingFilter(
-        fields=(
-            ("pk", "pk"),
-            ("pulp_id", "pulp_id"),
-            ("pulp_created", "pulp_created"),
-            ("pulp_last_updated", "pulp_last_updated"),
-            ("size", "size"),
-        )
-    )
+    ordering = ordering_filter(Upload, fields=[*COMMON_ORDERING, "size"])
 
     class Meta:
         model = Upload
