@@ -127,6 +127,11 @@ def test_resource_filters_require_every_resource(client, reserving, query, expec
     assert task_names(client.get(f"{API}tasks/?{query}")) == expected
 
 
+def test_resource_filters_inside_q(client, reserving):
+    q = 'reserved_resources_record="/r/1/" AND NOT shared_resources__in="/r/2/"'
+    assert task_names(client.get(f"{API}tasks/", {"q": q})) == ["t.one", "t.three"]
+
+
 def test_task_in_filters_match_any_value(client, reserving):
     w1, w2 = Worker.objects.create(name="w1@h"), Worker.objects.create(name="w2@h")
     Task.objects.filter(pk=reserving["one"].pk).update(worker=w1, state="running")

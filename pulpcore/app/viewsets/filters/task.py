@@ -89,7 +89,9 @@ class ReservedResourcesRecordFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        items = list(self.parent.data.getlist(self.field_name)) if self.parent else [value]
+        data = getattr(self.parent, "data", None)
+        # a query string may repeat the parameter; a q= term gives one value
+        items = list(data.getlist(self.field_name)) if hasattr(data, "getlist") else [value]
         return qs.filter(reserved_resources_record__contains=items)
 
 
