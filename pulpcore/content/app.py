@@ -9,6 +9,7 @@ from datetime import timedelta
 from aiohttp import web
 from django.conf import settings
 
+from pulpcore.content.guards import refusal, resolve_guarded
 from pulpcore.content.ondemand import Flight, OnDemand
 from pulpcore.content.paths import BadPath, parse_content_path
 from pulpcore.content.resolve import (
@@ -16,7 +17,6 @@ from pulpcore.content.resolve import (
     ResolutionCache,
     install_triggers,
     on_demand_sync,
-    resolve_sync,
 )
 from pulpcore.content.serve import (
     ArtifactResponse,
@@ -130,7 +130,7 @@ class ContentApp:
         # passed validation are ever stored).
         hit = self.cache.get(target) if self.use_cache else None
         if hit is not None:
-            path, resolution = hit
+            path, resolution, guard = hit
         else:
             if target + "/" == self.prefix:
                 raise web.HTTPMovedPermanently(self.prefix)
@@ -141,12 +141,14 @@ class ContentApp:
             if path is None:
                 return _error(404, f"Not found: content is served below {self.prefix}")
             generation = self.cache.generation
-            resolution = await self.db.run(resolve_sync, path.segments, path.trailing_slash)
+            resolution, guard = await self.db.run(
+                resolve_guarded, path.segments, path.trailing_slash
+            )
             if self.use_cache:
-                self.cache.put(target, (path, resolution), generation)
+                self.cache.put(target, (path, resolution, guard), generation)
 
-        if resolution.distro and resolution.distro.content_guard_id:
-            denied = await self.db.run(_check_guard, resolution.distro.content_guard_id, request)
+        if guard is not None:
+            denied = await refusal(guard, request, self.db)
             if denied:
                 return _error(403, denied)
 
@@ -272,20 +274,6 @@ def _forget(name: str) -> None:
     from pulpcore.app.models import AppStatus
 
     AppStatus.objects.filter(name=name).delete()
-
-
-def _check_guard(guard_id: str, request: web.Request) -> str | None:
-    """None when the guard lets the request through, else the reason."""
-    from pulpcore.app.models import ContentGuard
-
-    guard = ContentGuard.objects.filter(pk=guard_id).first()
-    if guard is None:
-        return None
-    try:
-        guard.cast().permit(request)
-    except PermissionError as exc:
-        return f"Forbidden: {exc}"
-    return None
 
 
 def make_app(heartbeat: bool = True) -> web.Application:

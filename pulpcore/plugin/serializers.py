@@ -15,8 +15,8 @@ from pulpcore.app.serializers.content import (  # noqa: F401
     SingleArtifactContentSerializer,
     SingleArtifactContentUploadSerializer,
 )
+from pulpcore.app.serializers.contentguard import ContentGuardSerializer  # noqa: F401
 from pulpcore.app.serializers.publication import (  # noqa: F401
-    ContentGuardSerializer,
     DistributionSerializer,
     PublicationRepositoryField,
     PublicationSerializer,

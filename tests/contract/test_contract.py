@@ -171,9 +171,12 @@ def test_href_path_keys_and_pk_path_variant():
 def test_component_filter():
     core_only = c.operations(c.served_document("?component=core"))
     file_only = c.operations(c.served_document("?component=file"))
+    certguard_only = c.operations(c.served_document("?component=certguard"))
     assert "status_read" in core_only and "status_read" not in file_only
-    assert set(core_only) | set(file_only) == set(c.operations(c.ours()))
+    assert "contentguards_certguard_x509_list" in certguard_only
+    assert set(core_only) | set(file_only) | set(certguard_only) == set(c.operations(c.ours()))
     assert not set(core_only) & set(file_only)
+    assert not (set(core_only) | set(file_only)) & set(certguard_only)
 
 
 def test_yaml_document_matches_json():

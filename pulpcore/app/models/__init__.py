@@ -10,8 +10,13 @@ from pulpcore.app.models.content import (
     RemoteArtifact,
     new_temp_path,
 )
-from pulpcore.app.models.publication import (
+from pulpcore.app.models.contentguard import (
+    CompositeContentGuard,
     ContentGuard,
+    ContentRedirectContentGuard,
+    HeaderContentGuard,
+)
+from pulpcore.app.models.publication import (
     Distribution,
     Publication,
     PublishedArtifact,
@@ -44,7 +49,10 @@ __all__ = [
     "CHECKSUM_NAMES",
     "Content",
     "ContentArtifact",
+    "CompositeContentGuard",
     "ContentGuard",
+    "ContentRedirectContentGuard",
+    "HeaderContentGuard",
     "CreatedResource",
     "Distribution",
     "GroupProgressReport",

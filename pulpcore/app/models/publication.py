@@ -4,6 +4,7 @@ from django.db import models
 
 from pulpcore.app.models.base import BaseModel, MasterModel
 from pulpcore.app.models.content import Artifact, ContentArtifact
+from pulpcore.app.models.contentguard import ContentGuard
 from pulpcore.app.models.repository import Remote, Repository, RepositoryVersion
 
 
@@ -39,17 +40,6 @@ class PublishedMetadata(BaseModel):
 
     class Meta:
         unique_together = ("publication", "relative_path")
-
-
-class ContentGuard(MasterModel):
-    """Decides whether a content request may be served; plugins subclass it."""
-
-    name = models.TextField(unique=True)
-    description = models.TextField(null=True)
-
-    def permit(self, request) -> None:  # pragma: no cover - detail types override
-        """Raise PermissionError to refuse ``request``."""
-        raise PermissionError("This content guard type cannot authorize requests.")
 
 
 class Distribution(MasterModel):

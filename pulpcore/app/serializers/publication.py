@@ -13,6 +13,7 @@ from pulpcore.app.models import (
     RepositoryVersion,
 )
 from pulpcore.app.serializers.base import LabelsField, ModelSerializer, RelatedField
+from pulpcore.app.serializers.contentguard import ContentGuardSerializer  # noqa: F401
 
 
 class PublicationRepositoryField(RelatedField):
@@ -176,17 +177,6 @@ class DistributionSerializer(ModelSerializer):
                 }
             )
         return data
-
-
-class ContentGuardSerializer(ModelSerializer):
-    """Base serializer of every content guard type."""
-
-    name = serializers.CharField(validators=[UniqueValidator(queryset=ContentGuard.objects.all())])
-    description = serializers.CharField(required=False, allow_null=True)
-
-    class Meta:
-        model = ContentGuard
-        fields = ModelSerializer.Meta.fields + ("name", "description")
 
 
 def distribution_href_list(publication: Publication) -> list[str]:

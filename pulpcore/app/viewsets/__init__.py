@@ -12,6 +12,11 @@ from pulpcore.app.viewsets.content import (  # noqa: F401, E402
     ListContentViewSet,
     ReadOnlyContentViewSet,
 )
+from pulpcore.app.viewsets.contentguard import (  # noqa: F401, E402
+    CompositeContentGuardViewSet,
+    ContentRedirectContentGuardViewSet,
+    HeaderContentGuardViewSet,
+)
 from pulpcore.app.viewsets.orphans import OrphansCleanupViewSet  # noqa: F401, E402
 from pulpcore.app.viewsets.publication import (  # noqa: F401, E402
     ContentGuardViewSet,

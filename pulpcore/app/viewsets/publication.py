@@ -4,18 +4,19 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 
-from pulpcore.app.models import ContentGuard, Distribution, Publication
+from pulpcore.app.models import Distribution, Publication
 from pulpcore.app.serializers.publication import (
-    ContentGuardSerializer,
     DistributionSerializer,
     PublicationSerializer,
 )
 from pulpcore.app.serializers.repository import SetLabelSerializer, UnsetLabelSerializer
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
+from pulpcore.app.viewsets.contentguard import (  # noqa: F401 - re-exported
+    ContentGuardViewSet,
+    ListContentGuardViewSet,
+)
 from pulpcore.app.viewsets.filters.publication import (
-    ContentGuardFilter,
     DistributionFilter,
-    GenericContentGuardFilter,
     GenericDistributionFilter,
     GenericPublicationFilter,
     PublicationFilter,
@@ -126,26 +127,3 @@ class ListDistributionViewSet(ListOnlyViewSet):
 
     def get_queryset(self):
         return super().get_queryset().select_related("repository", "content_guard")
-
-
-class ContentGuardViewSet(
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.ListModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    NamedModelViewSet,
-):
-    """Base of every content guard endpoint (``contentguards/<plugin>/<type>/``)."""
-
-    endpoint_name = "contentguards"
-    filterset_class = ContentGuardFilter
-
-
-class ListContentGuardViewSet(ListOnlyViewSet):
-    """``contentguards/``: every content guard of every type."""
-
-    endpoint_name = "contentguards"
-    queryset = ContentGuard.objects.all().order_by("-pulp_created")
-    serializer_class = ContentGuardSerializer
-    filterset_class = GenericContentGuardFilter

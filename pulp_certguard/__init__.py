@@ -1,0 +1,1 @@
+"""Certificate content guards (X.509 and Red Hat entitlement certificates), a Pulp plugin."""

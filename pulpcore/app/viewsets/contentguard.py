@@ -1,0 +1,74 @@
+"""Content guard endpoints: the plugin base, the generic list and the core types."""
+
+from rest_framework import mixins
+
+from pulpcore.app.models import (
+    CompositeContentGuard,
+    ContentGuard,
+    ContentRedirectContentGuard,
+    HeaderContentGuard,
+)
+from pulpcore.app.serializers.contentguard import (
+    CompositeContentGuardSerializer,
+    ContentGuardSerializer,
+    ContentRedirectContentGuardSerializer,
+    HeaderContentGuardSerializer,
+)
+from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
+from pulpcore.app.viewsets.filters.publication import (
+    ContentGuardFilter,
+    GenericContentGuardFilter,
+)
+
+
+class ContentGuardViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    NamedModelViewSet,
+):
+    """Base of every content guard endpoint (``contentguards/<plugin>/<type>/``).
+
+    Deleting a guard detaches it from the distributions it protected (their ``content_guard``
+    becomes null) and from the composites that held it.
+    """
+
+    endpoint_name = "contentguards"
+    filterset_class = ContentGuardFilter
+
+
+class ListContentGuardViewSet(ListOnlyViewSet):
+    """``contentguards/``: every content guard of every type, each with its detail href."""
+
+    endpoint_name = "contentguards"
+    queryset = ContentGuard.objects.all().order_by("-pulp_created")
+    serializer_class = ContentGuardSerializer
+    filterset_class = GenericContentGuardFilter
+
+
+class HeaderContentGuardViewSet(ContentGuardViewSet):
+    """``contentguards/core/header/``."""
+
+    endpoint_name = "header"
+    queryset = HeaderContentGuard.objects.all().order_by("-pulp_created")
+    serializer_class = HeaderContentGuardSerializer
+
+
+class CompositeContentGuardViewSet(ContentGuardViewSet):
+    """``contentguards/core/composite/``."""
+
+    endpoint_name = "composite"
+    queryset = (
+        CompositeContentGuard.objects.all().order_by("-pulp_created").prefetch_related("guards")
+    )
+    serializer_class = CompositeContentGuardSerializer
+
+
+class ContentRedirectContentGuardViewSet(ContentGuardViewSet):
+    """``contentguards/core/content_redirect/``."""
+
+    endpoint_name = "content_redirect"
+    queryset = ContentRedirectContentGuard.objects.all().order_by("-pulp_created")
+    serializer_class = ContentRedirectContentGuardSerializer
