@@ -173,3 +173,47 @@ def test_anonymous_and_unprivileged_users_cannot_manage_guards(client):
     assert anonymous.get(HEADER).status_code in (401, 403)
     # the admin can
     assert post(client, HEADER, body).status_code == 201
+
+
+def test_certguard_is_a_plugin_in_status_and_openapi(client):
+    versions = {v["component"]: v for v in client.get(f"{API}status/").json()["versions"]}
+    assert versions["certguard"] == {
+        "component": "certguard",
+        "version": "3.49.0",
+        "package": "pulpcore",
+        "module": "pulp_certguard.app",
+        "domain_compatible": versions["certguard"]["domain_compatible"],
+    }
+    doc = client.get(f"{API}docs/api.json", HTTP_HOST="localhost:24817").json()
+    assert doc["info"]["x-pulp-app-versions"]["certguard"] == "3.49.0"
+    assert set(doc["info"]["x-pulp-app-versions"]) >= {"core", "file", "certguard"}
+
+
+def test_certguard_builds_on_the_plugin_api_only():
+    """Like pulp_file, the plugin imports nothing of pulpcore but pulpcore.plugin."""
+    import ast
+    import pathlib
+
+    import pulp_certguard
+
+    root = pathlib.Path(pulp_certguard.__file__).parent
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.startswith("pulpcore"):
+                    assert name.startswith("pulpcore.plugin"), f"{path}: imports {name}"
+
+
+def test_migration_trigger_names_follow_the_content_app():
+    from pulpcore.content import resolve
+    from pulpcore.plugin import migrations
+
+    assert (migrations.CHANNEL, migrations.TRIGGER_FUNCTION) == (
+        resolve.CHANNEL,
+        resolve.TRIGGER_FUNCTION,
+    )

@@ -1,0 +1,154 @@
+"""Content guards end to end: the real ``pulp`` CLI creates each guard type and attaches it to a
+file distribution; the real ``pulp-content`` process serves with and without the credential.
+
+nginx's part (verifying the TLS client certificate, forwarding it URL-encoded as X-CLIENT-CERT) is
+played by the test client; the nginx template is checked in tests/unit/test_nginx_guards.py.
+"""
+
+import json
+import time
+import uuid
+
+import pytest
+import requests
+
+from tests.certs import CA, header
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture(scope="module")
+def content(stack):
+    stack.start_content()
+    yield stack
+    stack.stop("content")
+
+
+def cli(stack, *args):
+    out = stack.pulp(*args).stdout
+    return json.loads(out) if out.strip() else None
+
+
+def eventually(fetch, status: int, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = fetch()
+        if r.status_code == status or time.monotonic() > deadline:
+            return r
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def served(content, workers, tmp_path_factory):
+    """A file repository with one file, distributed at guarded/<tag>."""
+    stack = content
+    tag = uuid.uuid4().hex[:8]
+    src = tmp_path_factory.mktemp("guards") / "secret.txt"
+    src.write_bytes(b"top secret " + tag.encode())
+    cli(stack, "file", "repository", "create", "--name", f"gr-{tag}")
+    cli(
+        stack, "file", "content", "upload", "--file", str(src), "--relative-path", "secret.txt",
+        "--repository", f"gr-{tag}",
+    )  # fmt: skip
+    cli(
+        stack, "file", "distribution", "create", "--name", f"gd-{tag}", "--base-path",
+        f"guarded/{tag}", "--repository", f"gr-{tag}",
+    )  # fmt: skip
+    url = f"{stack.content_origin}/pulp/content/guarded/{tag}/secret.txt"
+    assert eventually(lambda: requests.get(url, timeout=10), 200).status_code == 200
+    return stack, tag, url, src.read_bytes()
+
+
+def attach(stack, tag: str, guard: str) -> None:
+    cli(stack, "file", "distribution", "update", "--name", f"gd-{tag}", "--content-guard", guard)
+
+
+def test_header_guard_via_cli(served):
+    stack, tag, url, data = served
+    g = cli(
+        stack, "content-guard", "header", "create", "--name", f"h-{tag}",
+        "--header-name", "X-Secret", "--header-value", "open-sesame",
+    )  # fmt: skip
+    assert g["header_name"] == "X-Secret"
+    attach(stack, tag, f"core:header:h-{tag}")
+    r = eventually(lambda: requests.get(url, timeout=10), 403)
+    assert r.status_code == 403 and data not in r.content
+    r = requests.get(url, headers={"X-Secret": "open-sesame"}, timeout=10)
+    assert r.status_code == 200 and r.content == data
+    listed = cli(stack, "content-guard", "list", "--name", f"h-{tag}")
+    assert [x["name"] for x in listed] == [f"h-{tag}"]
+
+
+def test_x509_and_composite_via_cli(served, tmp_path):
+    stack, tag, url, data = served
+    ca = CA.create(f"CLI CA {tag}")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(ca.pem)
+    cli(stack, "content-guard", "x509", "create", "--name", f"x-{tag}", "--ca-certificate",
+        f"@{ca_file}")  # fmt: skip
+    attach(stack, tag, f"certguard:x509:x-{tag}")
+    good = {"X-CLIENT-CERT": header(ca.issue())}
+    r = eventually(lambda: requests.get(url, headers=good, timeout=10), 200)
+    assert r.status_code == 200 and r.content == data
+    assert requests.get(url, timeout=10).status_code == 403
+    foreign = {"X-CLIENT-CERT": header(CA.create("Foreign").issue())}
+    assert requests.get(url, headers=foreign, timeout=10).status_code == 403
+    assert requests.get(url, headers={"X-CLIENT-CERT": "junk"}, timeout=10).status_code == 403
+
+    # composite of header + x509: either credential opens it, none does not
+    cli(
+        stack, "content-guard", "header", "create", "--name", f"ch-{tag}",
+        "--header-name", "X-Token", "--header-value", "t0k3n",
+    )  # fmt: skip
+    comp = cli(
+        stack, "content-guard", "composite", "create", "--name", f"c-{tag}",
+        "--guard", f"core:header:ch-{tag}", "--guard", f"certguard:x509:x-{tag}",
+    )  # fmt: skip
+    assert len(comp["guards"]) == 2
+    attach(stack, tag, f"core:composite:c-{tag}")
+    token = {"X-Token": "t0k3n"}
+    assert eventually(lambda: requests.get(url, headers=token, timeout=10), 200).status_code == 200
+    assert requests.get(url, headers=good, timeout=10).status_code == 200
+    assert requests.get(url, timeout=10).status_code == 403
+    assert requests.get(url, headers={"X-Token": "nope"}, timeout=10).status_code == 403
+
+
+def test_rhsm_and_redirect_guards_via_cli(served, tmp_path):
+    stack, tag, url, data = served
+    ca = CA.create(f"RHSM CA {tag}")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(ca.pem)
+    cli(stack, "content-guard", "rhsm", "create", "--name", f"r-{tag}", "--ca-certificate",
+        f"@{ca_file}")  # fmt: skip
+    attach(stack, tag, f"certguard:rhsm:r-{tag}")
+    entitled = {"X-CLIENT-CERT": header(ca.issue(content_paths=[f"/guarded/{tag}"]))}
+    elsewhere = {"X-CLIENT-CERT": header(ca.issue(content_paths=["/guarded/other"]))}
+    assert eventually(lambda: requests.get(url, headers=entitled, timeout=10), 200).content == data
+    assert requests.get(url, headers=elsewhere, timeout=10).status_code == 403
+
+    redirect = cli(stack, "content-guard", "redirect", "create", "--name", f"cr-{tag}")
+    assert redirect["name"] == f"cr-{tag}"
+    attach(stack, tag, f"core:content_redirect:cr-{tag}")
+    assert eventually(lambda: requests.get(url, timeout=10), 403).status_code == 403
+
+    # destroying the guard in use detaches it: the distribution serves openly again
+    cli(stack, "content-guard", "redirect", "destroy", "--name", f"cr-{tag}")
+    dist = cli(stack, "file", "distribution", "show", "--name", f"gd-{tag}")
+    assert dist["content_guard"] is None
+    assert eventually(lambda: requests.get(url, timeout=10), 200).content == data
+
+
+def test_bad_guard_input_via_cli(served, tmp_path):
+    stack, tag, _, _ = served
+    bad = tmp_path / "bad.pem"
+    bad.write_text("this is not PEM")
+    res = stack.pulp(
+        "content-guard", "x509", "create", "--name", f"bad-{tag}", "--ca-certificate", f"@{bad}",
+        check=False,
+    )  # fmt: skip
+    assert res.returncode != 0 and "PEM" in res.stdout + res.stderr
+    res = stack.pulp(
+        "content-guard", "header", "create", "--name", f"bad-{tag}", "--header-name", "X",
+        "--header-value", "v", "--jq-filter", ".a[[[", check=False,
+    )  # fmt: skip
+    assert res.returncode != 0 and "jq" in res.stdout + res.stderr
