@@ -61,9 +61,9 @@ def client_certificate(header_value: str | None) -> x509.Certificate:
         raise CertificateRefused("Access denied: no client certificate was presented.")
     text = unquote(header_value)
     if "-----BEGIN CERTIFICATE-----" not in text:
-        # Some proxies send the PEM with its newlines replaced by spaces or tabs.
         raise CertificateRefused("Access denied: the client certificate is not a certificate.")
     try:
+        # Some proxies send the PEM with its newlines replaced by spaces or tabs.
         return x509.load_pem_x509_certificate(_repair_pem(text).encode())
     except ValueError as exc:
         raise CertificateRefused(
@@ -82,13 +82,25 @@ def _repair_pem(text: str) -> str:
     return "\n".join([begin, *lines, end, ""])
 
 
-def check_issued_and_valid(cert: x509.Certificate, cas: list[x509.Certificate]) -> None:
-    """Refuse ``cert`` unless one of ``cas`` signed it and both are inside their validity dates."""
+def check_validity_dates(cert: x509.Certificate) -> datetime:
+    """Refuse ``cert`` outside its validity window; return the time it was checked at."""
     now = datetime.now(UTC)
     if cert.not_valid_before_utc > now:
         raise CertificateRefused("Access denied: the client certificate is not valid yet.")
     if cert.not_valid_after_utc < now:
         raise CertificateRefused("Access denied: the client certificate has expired.")
+    return now
+
+
+def check_ca_dates(ca: x509.Certificate, now: datetime) -> None:
+    if not (ca.not_valid_before_utc <= now <= ca.not_valid_after_utc):
+        raise CertificateRefused("Access denied: the issuing CA certificate is not valid now.")
+
+
+def check_issued_and_valid(cert: x509.Certificate, cas: list[x509.Certificate]) -> x509.Certificate:
+    """Refuse ``cert`` unless one of ``cas`` signed it and both are inside their validity dates;
+    return the issuing CA."""
+    now = check_validity_dates(cert)
     for ca in cas:
         if ca.subject != cert.issuer:
             continue
@@ -96,9 +108,8 @@ def check_issued_and_valid(cert: x509.Certificate, cas: list[x509.Certificate]) 
             cert.verify_directly_issued_by(ca)
         except (ValueError, TypeError, InvalidSignature):
             continue
-        if not (ca.not_valid_before_utc <= now <= ca.not_valid_after_utc):
-            raise CertificateRefused("Access denied: the issuing CA certificate is not valid now.")
-        return
+        check_ca_dates(ca, now)
+        return ca
     raise CertificateRefused(
         "Access denied: the client certificate was not issued by the guard's CA."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from pulpcore.plugin.models import ContentGuard
 
 # nginx puts the verified client certificate, URL-encoded, in this header.
 CLIENT_CERT_HEADER = "X-CLIENT-CERT"
+# Client certificates remembered per guard as already checked against its CA.
+ISSUED_MEMO_SIZE = 1024
 
 
 class BaseCertGuard(ContentGuard):
@@ -31,12 +34,32 @@ class BaseCertGuard(ContentGuard):
 
     def prepare(self) -> BaseCertGuard:
         self._cas = load_ca_bundle(self.ca_certificate)
+        # Header value -> certificate already found to be issued by one of ``_cas``. Parsing and
+        # checking a signature costs several times what serving a small file does; a client
+        # sends the same certificate on every request. Dates are still checked every time. The
+        # prepared guard (and so this memo) is dropped whenever any guard changes.
+        self._issued: dict[str, Any] = {}
         return self
 
     def _verified_client_cert(self, request: Any):
-        cas = getattr(self, "_cas", None) or self.prepare()._cas
-        cert = client_certificate(request.headers.get(CLIENT_CERT_HEADER))
-        check_issued_and_valid(cert, cas)
+        if getattr(self, "_cas", None) is None:
+            self.prepare()
+        value = request.headers.get(CLIENT_CERT_HEADER)
+        known = self._issued.get(value) if value else None
+        if known is None:
+            cert = client_certificate(value)
+            ca = check_issued_and_valid(cert, self._cas)
+            if len(self._issued) >= ISSUED_MEMO_SIZE:
+                self._issued.pop(next(iter(self._issued)))
+            # The window in which both the certificate and its CA are valid, as POSIX times.
+            start = max(cert.not_valid_before_utc, ca.not_valid_before_utc).timestamp()
+            end = min(cert.not_valid_after_utc, ca.not_valid_after_utc).timestamp()
+            self._issued[value] = (cert, start, end)
+        else:
+            cert, start, end = known
+            if not start <= time.time() <= end:
+                # Outside the window: let the full check say which date is the problem.
+                check_issued_and_valid(cert, self._cas)
         return cert
 
 

@@ -123,6 +123,17 @@ def test_x509_guard_accepts_a_ca_bundle_and_folded_pem(app, dist):
     assert get(app, **{"X-CLIENT-CERT": header(folded)}).status_code == 200
 
 
+def test_x509_remembered_certificate_still_expires(app, dist):
+    """Checked certificates are remembered per guard, but their dates are checked every time."""
+    ca = CA.create("Memo CA")
+    guard(dist, X509CertGuard.objects.create(name="xm", ca_certificate=ca.pem))
+    short = {"X-CLIENT-CERT": header(ca.issue(not_after=timedelta(seconds=2)))}
+    assert get(app, **short).status_code == 200
+    assert get(app, **short).status_code == 200  # served from the memo
+    time.sleep(2.5)
+    assert refused(get(app, **short), "expired")
+
+
 # --- rhsm -----------------------------------------------------------------------------------------
 def test_rhsm_guard_checks_ca_then_entitled_paths(app, dist):
     ca = CA.create("Entitlement CA")
