@@ -21,6 +21,13 @@ whose ``viewsets`` module is imported at startup. What it builds on:
   version, drops it when nothing changed, or discards it on error), ``add_and_remove``,
   ``store_artifact_file``, ``get_url`` / ``resolve_href``.
 - ``pulpcore.plugin.stages`` and ``pulpcore.plugin.download``: the sync pipeline and downloaders.
+- Content guards (see ``pulp_certguard``): subclass ``models.ContentGuard`` (set ``TYPE``,
+  implement ``permit(request)`` raising ``PermissionError`` with a short reason, and
+  ``prepare()`` to load or parse what ``permit`` needs so it runs without a query; set
+  ``needs_db = True`` if it must query per request), ``serializers.ContentGuardSerializer`` and
+  ``viewsets.ContentGuardViewSet`` (``contentguards/<app label>/<endpoint_name>/``). In the guard
+  type's migration, ``pulpcore.plugin.migrations.notify_content_app(table)`` makes changes to
+  it reach every content app's cache.
 """
 
 from pulpcore.app.apps import PulpPluginAppConfig
