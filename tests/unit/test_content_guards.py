@@ -278,3 +278,26 @@ def test_loading_a_guard_costs_a_bounded_number_of_queries(dist):
     assert len(loaded._members) == 4
     # master row, detail row, member list, one cast per member
     assert len(ctx.captured_queries) <= 3 + len(members)
+
+
+def test_x509_ca_change_reaches_every_content_app(app, dist):
+    """Two content-app instances (each its own cache and LISTEN connection) see a CA swap."""
+    other = AppThread().start()
+    try:
+        other.wait_cache_ready()
+        old, new = CA.create("Old CA"), CA.create("New CA")
+        g = guard(dist, X509CertGuard.objects.create(name="swap", ca_certificate=old.pem))
+        old_cert = {"X-CLIENT-CERT": header(old.issue())}
+        new_cert = {"X-CLIENT-CERT": header(new.issue())}
+        for a in (app, other):
+            assert get(a, **old_cert).status_code == 200
+            assert get(a, **new_cert).status_code == 403
+        X509CertGuard.objects.filter(pk=g.pk).update(ca_certificate=new.pem)
+        deadline = time.monotonic() + 1.0
+        for a in (app, other):
+            while get(a, **new_cert).status_code != 200:
+                assert time.monotonic() < deadline, "CA change not seen within a second"
+                time.sleep(0.02)
+            assert get(a, **old_cert).status_code == 403
+    finally:
+        other.stop()
