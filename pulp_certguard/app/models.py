@@ -24,6 +24,15 @@ CLIENT_CERT_HEADER = "X-CLIENT-CERT"
 ISSUED_MEMO_SIZE = 1024
 
 
+def _make_room(memo: dict) -> None:
+    """Forget the oldest entry of a full memo (tolerates another thread doing the same)."""
+    if len(memo) >= ISSUED_MEMO_SIZE:
+        try:
+            memo.pop(next(iter(memo)), None)
+        except (RuntimeError, StopIteration):
+            memo.clear()
+
+
 class BaseCertGuard(ContentGuard):
     """A guard holding the CA certificate (or bundle) client certificates must be issued by."""
 
@@ -49,8 +58,7 @@ class BaseCertGuard(ContentGuard):
         if known is None:
             cert = client_certificate(value)
             ca = check_issued_and_valid(cert, self._cas)
-            if len(self._issued) >= ISSUED_MEMO_SIZE:
-                self._issued.pop(next(iter(self._issued)))
+            _make_room(self._issued)
             # The window in which both the certificate and its CA are valid, as POSIX times.
             start = max(cert.not_valid_before_utc, ca.not_valid_before_utc).timestamp()
             end = min(cert.not_valid_after_utc, ca.not_valid_after_utc).timestamp()
@@ -83,13 +91,24 @@ class RHSMCertGuard(BaseCertGuard):
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
 
+    def prepare(self) -> RHSMCertGuard:
+        super().prepare()
+        self._paths: dict[str, list[str]] = {}  # header value -> entitled paths
+        return self
+
     def permit(self, request: Any) -> None:
         cert = self._verified_client_cert(request)
+        value = request.headers.get(CLIENT_CERT_HEADER)
+        granted = self._paths.get(value)
+        if granted is None:
+            granted = entitled_paths(cert)
+            _make_room(self._paths)
+            self._paths[value] = granted
         prefix = settings.CONTENT_PATH_PREFIX.rstrip("/")
         path = request.path
         if path.startswith(prefix + "/"):
             path = path[len(prefix) :]
-        if not path_allowed(entitled_paths(cert), path):
+        if not path_allowed(granted, path):
             raise CertificateRefused(
                 "Access denied: the entitlement certificate does not grant this path."
             )
