@@ -41,12 +41,7 @@ IGNORED_COMPONENTS = {"RemoteResponsePolicyEnum"}
 # type gets installed, its enum value appears in our document and must be removed here.
 PENDING_TYPES = frozenset(
     {
-        "certguard.rhsm",
-        "certguard.x509",
         "core.artifact",
-        "core.composite",
-        "core.content_redirect",
-        "core.header",
         "core.publishedmetadata",
         "core.rbac",
     }
