@@ -38,6 +38,12 @@ stop:
 status:
 	@$(BIN)/python scripts/stack.py status --run-dir $(RUN)
 
+# A shell whose pulpcore-manager, pulp, ... use the local stack's settings (.run/settings.yaml);
+# `make shell CMD="pulpcore-manager reset-admin-password"` runs one command instead.
+# Sourcing .run/env (written by `make start`) does the same in the current shell.
+shell: venv
+	@$(BIN)/python scripts/stack.py shell --run-dir $(RUN) -- $(CMD)
+
 test: venv services
 	@scripts/run-tests.sh
 
