@@ -8,10 +8,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    ?= .run
 
-.PHONY: help venv services run start stop status test test-unit lint format bench clean
+.PHONY: help venv services run start stop status shell test test-unit lint format bench clean \
+	contract-refresh
 
 help:
-	@echo "make run | start | stop | status | test | lint | format | bench | clean"
+	@echo "make run | start | stop | status | shell | test | lint | format | bench | clean | contract-refresh"
 
 $(BIN)/pulpcore-manager: pyproject.toml
 	@scripts/ensure-python.sh "$(PYTHON)"
@@ -37,6 +38,12 @@ stop:
 status:
 	@$(BIN)/python scripts/stack.py status --run-dir $(RUN)
 
+# A shell whose pulpcore-manager, pulp, ... use the local stack's settings (.run/settings.yaml);
+# `make shell CMD="pulpcore-manager reset-admin-password"` runs one command instead.
+# Sourcing .run/env (written by `make start`) does the same in the current shell.
+shell: venv
+	@$(BIN)/python scripts/stack.py shell --run-dir $(RUN) -- $(CMD)
+
 test: venv services
 	@scripts/run-tests.sh
 
@@ -47,6 +54,15 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The Pulp 3.49 contract the tests compare against is kept in tests/contract/; this copies a newer
+# export of it (CONTRACT_SOURCE, default ../shared/api-contract) over the kept one.
+CONTRACT_SOURCE ?= ../shared/api-contract
+contract-refresh:
+	@test -f "$(CONTRACT_SOURCE)/pulp-api-3.49.json" || \
+		{ echo "contract-refresh: no $(CONTRACT_SOURCE)/pulp-api-3.49.json" >&2; exit 1; }
+	cp "$(CONTRACT_SOURCE)/pulp-api-3.49.json" "$(CONTRACT_SOURCE)/OPERATIONS.md" tests/contract/
+	chmod u+w tests/contract/pulp-api-3.49.json tests/contract/OPERATIONS.md
 
 bench: venv services
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -12,6 +12,7 @@ import threading
 import time
 
 from django.contrib.auth import get_user_model
+from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
 _SALT = os.urandom(16)
@@ -29,6 +30,9 @@ class CachedBasicAuthentication(BasicAuthentication):
     """BasicAuthentication that skips the slow hash for recently verified credentials."""
 
     def authenticate_credentials(self, userid, password, request=None):
+        # No account name or password holds a NUL, and PostgreSQL refuses one in a query.
+        if "\x00" in userid or "\x00" in password:
+            raise exceptions.AuthenticationFailed("Invalid username/password.")
         key = _key(userid, password)
         now = time.monotonic()
         entry = _cache.get(key)

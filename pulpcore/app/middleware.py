@@ -1,17 +1,29 @@
 """Request middleware: Correlation-ID handling."""
 
 import contextvars
-import re
 import uuid
 
 from pulpcore.app.logging import correlation_id
 
 HEADER = "Correlation-ID"
-_VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def well_formed(cid: str) -> bool:
+    """True for an id Pulp keeps: 32 hex digits or a UUID (any spelling ``uuid.UUID`` reads).
+
+    Anything else is replaced, so a client that checks the echoed id (pulp-glue does) notices.
+    """
+    if not cid or len(cid) > 45:  # the longest spelling: "urn:uuid:" + 36
+        return False
+    try:
+        uuid.UUID(cid)
+    except ValueError:
+        return False
+    return True
 
 
 class CorrelationIdMiddleware:
-    """Echo a well-formed ``Correlation-ID`` header, replace a missing or malformed one.
+    """Echo a well-formed ``Correlation-ID`` header, replace a missing or malformed one (uuid4 hex).
 
     The id is kept in a context variable for logging and for the ``logging_cid`` of tasks the
     request dispatches.
@@ -22,7 +34,7 @@ class CorrelationIdMiddleware:
 
     def __call__(self, request):
         cid = request.headers.get(HEADER, "")
-        if not _VALID.match(cid):
+        if not well_formed(cid):
             cid = uuid.uuid4().hex
         token = correlation_id.set(cid)
         try:

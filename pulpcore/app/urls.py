@@ -1,10 +1,11 @@
-"""URL configuration: every registered viewset under ``{API_ROOT}api/v3/``, plus docs and status."""
+"""URL configuration: every registered viewset under ``{API_ROOT}api/v3/``, plus the API root,
+docs and status."""
 
 from django.conf import settings
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from pulpcore.app.views import api_docs_urls, status_urls
+from pulpcore.app.views import api_docs_urls, root_urls, status_urls
 from pulpcore.app.viewsets.base import REGISTRY
 
 
@@ -27,6 +28,7 @@ def build_router() -> SimpleRouter:
 API_PREFIX = f"{settings.API_ROOT.lstrip('/')}api/v3/"
 
 urlpatterns = [
+    re_path(rf"^{API_PREFIX}", include(root_urls)),
     re_path(rf"^{API_PREFIX}", include(status_urls)),
     re_path(rf"^{API_PREFIX}", include(api_docs_urls)),
     re_path(rf"^{API_PREFIX}", include(build_router().urls)),

@@ -1,4 +1,4 @@
-"""Non-model views: ``status/`` and the API documentation."""
+"""Non-model views: the API root, ``status/`` and the API documentation."""
 
 import threading
 from collections import OrderedDict
@@ -21,6 +21,25 @@ from pulpcore.app.status import collect_status
 def _selected(request, name: str) -> set[str]:
     values = request.query_params.getlist(name)
     return {part.strip() for v in values for part in v.split(",") if part.strip()}
+
+
+@extend_schema(exclude=True)  # Pulp's OpenAPI document has no operation for the root either
+class ApiRootView(APIView):
+    """``GET {API_ROOT}api/v3/``: every top-level endpoint with its URL, as Pulp's browsable root.
+
+    JSON for JSON clients, the browsable page for browsers (the renderers in settings decide).
+    """
+
+    def get(self, request):
+        from pulpcore.app.viewsets.base import REGISTRY
+
+        prefixes = sorted(
+            viewset.url_prefix()
+            for viewset in REGISTRY
+            if viewset.parent_viewset is None and hasattr(viewset, "list")
+        )
+        base = request.build_absolute_uri(request.path)
+        return Response({prefix: f"{base}{prefix}/" for prefix in prefixes})
 
 
 class StatusView(APIView):
@@ -99,6 +118,7 @@ class PulpDocsView(SpectacularSwaggerView):
     url_name = "schema-json"
 
 
+root_urls = [path("", ApiRootView.as_view(), name="api-root")]
 status_urls = [path("status/", StatusView.as_view(), name="status")]
 api_docs_urls = [
     path("docs/api.json", PulpSchemaJSONView.as_view(), name="schema-json"),

@@ -1,4 +1,8 @@
-"""WSGI entry point for gunicorn: ``gunicorn pulpcore.app.wsgi:application``."""
+"""WSGI entry point for gunicorn: ``gunicorn pulpcore.app.wsgi:application``.
+
+Loading it makes the process an API app: it heartbeats (``pulpcore.app.heartbeat``) so that
+``status/`` lists it under ``online_api_apps`` while it runs.
+"""
 
 import os
 
@@ -7,3 +11,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpcore.app.settings")
 
 application = get_wsgi_application()
+
+from pulpcore.app import heartbeat  # noqa: E402 - needs the settings configured above
+
+heartbeat.install()

@@ -5,7 +5,7 @@ Prints figures, never asserts. Usage (from /work/main, venv active)::
     PULP_TEST_PREFIX=h2 PULP_TEST_REDIS_DB=2 python tests/bench/bench_api.py [--seconds 5]
 
 On a fresh database of its own it stores 100 small artifacts, starts the API under gunicorn with
-2 workers (as the reference figures in ../shared/design/performance-targets.md) and runs ``wrk``
+2 workers (as the project's reference performance figures) and runs ``wrk``
 at 10 connections against:
 
 * ``status/`` (anonymous);

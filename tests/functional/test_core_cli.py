@@ -100,10 +100,23 @@ def test_anonymous_call_is_refused_with_401(stack):
 
 
 def test_correlation_id_through_gunicorn(stack):
-    r = stack.get("artifacts/", headers={"Correlation-ID": "e2e-cid-1"})
-    assert r.status_code == 200 and r.headers["Correlation-ID"] == "e2e-cid-1"
-    r = requests.get(stack.url("artifacts/"), headers={"Correlation-ID": "bad id"}, timeout=10)
-    assert r.status_code == 401 and r.headers["Correlation-ID"] != "bad id"
+    good = "5f0c3a1e-2b4d-4e6f-8a9b-0c1d2e3f4a5b"
+    r = stack.get("artifacts/", headers={"Correlation-ID": good})
+    assert r.status_code == 200 and r.headers["Correlation-ID"] == good
+    for bad in ("bad id", "deadbeefdeadbeefdeadbeefdeadxxxx"):
+        r = requests.get(stack.url("artifacts/"), headers={"Correlation-ID": bad}, timeout=10)
+        assert r.status_code == 401 and r.headers["Correlation-ID"] != bad
+
+
+def test_correlation_id_through_the_cli(stack):
+    """pulp-glue checks the echoed id: a malformed one is replaced, so the CLI refuses, as with
+    Pulp; a well-formed one is kept for every request of the command."""
+    good = "0123456789abcdef0123456789abcdef"
+    body = json.loads(stack.pulp("--cid", good, "status").stdout)
+    assert body["database_connection"]["connected"] is True
+    res = stack.pulp("--cid", "deadbeefdeadbeefdeadbeefdeadxxxx", "status", check=False)
+    assert res.returncode != 0
+    assert "Correlation ID returned from server did not match" in res.stderr
 
 
 def test_concurrent_uploads_of_the_same_bytes(stack):

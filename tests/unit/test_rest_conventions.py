@@ -166,12 +166,32 @@ def test_content_type_is_plain_application_json(client):
         assert resp["Content-Type"] == "application/json", resp
 
 
-def test_correlation_id_is_echoed(client):
-    r = client.get(ARTIFACTS, headers={"Correlation-ID": "my-request-42"})
-    assert r["Correlation-ID"] == "my-request-42"
+@pytest.mark.parametrize(
+    "cid",
+    [
+        "0123456789abcdef0123456789ABCDEF",
+        "d1f3c5e2-7a4b-4c8d-9e0f-123456789abc",
+        "{d1f3c5e2-7a4b-4c8d-9e0f-123456789abc}",
+    ],
+)
+def test_well_formed_correlation_id_is_echoed(client, cid):
+    r = client.get(ARTIFACTS, headers={"Correlation-ID": cid})
+    assert r["Correlation-ID"] == cid
 
 
-@pytest.mark.parametrize("bad", ["has space", "x" * 200, "semi;colon", "ünïcode"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "deadbeefdeadbeefdeadbeefdeadxxxx",  # 32 characters, not all hex
+        "my-request-42",
+        "deadbeef" * 3,
+        "0123456789abcdef0123456789abcdef0",
+        "has space",
+        "x" * 200,
+        "semi;colon",
+        "ünïcode",
+    ],
+)
 def test_invalid_correlation_id_is_replaced(client, bad):
     r = client.get(ARTIFACTS, headers={"Correlation-ID": bad})
     assert r["Correlation-ID"] != bad
@@ -187,13 +207,14 @@ def test_missing_correlation_id_is_generated_and_unique(client):
 @override_settings(ROOT_URLCONF=__name__)
 def test_correlation_id_on_4xx_and_5xx(admin):
     c = Client(raise_request_exception=False)
-    r = c.get(ARTIFACTS, headers={"Correlation-ID": "cid-401"})
-    assert r.status_code == 401 and r["Correlation-ID"] == "cid-401"
+    cid401, cid404, cid500 = (uuid.uuid4().hex for _ in range(3))
+    r = c.get(ARTIFACTS, headers={"Correlation-ID": cid401})
+    assert r.status_code == 401 and r["Correlation-ID"] == cid401
     c.force_login(admin)
-    r = c.get(f"{ARTIFACTS}nope/", headers={"Correlation-ID": "cid-404"})
-    assert r.status_code == 404 and r["Correlation-ID"] == "cid-404"
-    r = c.get("/test-only/boom/", headers={"Correlation-ID": "cid-500"})
-    assert r.status_code == 500 and r["Correlation-ID"] == "cid-500"
+    r = c.get(f"{ARTIFACTS}nope/", headers={"Correlation-ID": cid404})
+    assert r.status_code == 404 and r["Correlation-ID"] == cid404
+    r = c.get("/test-only/boom/", headers={"Correlation-ID": cid500})
+    assert r.status_code == 500 and r["Correlation-ID"] == cid500
 
 
 @override_settings(ROOT_URLCONF=__name__)

@@ -1,6 +1,7 @@
-"""Serializer building blocks: hrefs as identity and relations, field selection."""
+"""Serializer building blocks: hrefs as identity and relations, field selection, integer bounds."""
 
-from django.db import models
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection, models
 from rest_framework import serializers
 
 from pulpcore.app import util
@@ -89,6 +90,65 @@ class FieldSelectionMixin:
         return selected
 
 
+class ColumnRange:
+    """Validator: the integer fits the model field's database column (``integer``, ``bigint``...).
+
+    Deliberately not a Django ``MaxValueValidator``: the schema generator would publish those as
+    ``maximum``/``minimum``, and Pulp's OpenAPI document has no such bounds for these fields.
+    """
+
+    def __init__(self, low: int | None, high: int | None):
+        self.low, self.high = low, high
+
+    def __call__(self, value) -> None:
+        if not isinstance(value, int):
+            return
+        if self.high is not None and value > self.high:
+            raise serializers.ValidationError(
+                f"Ensure this value is less than or equal to {self.high}."
+            )
+        if self.low is not None and value < self.low:
+            raise serializers.ValidationError(
+                f"Ensure this value is greater than or equal to {self.low}."
+            )
+
+
+def _column_range(model, source: str) -> tuple[int | None, int | None] | None:
+    """(low, high) the database accepts for ``model.<source>``, None when not an integer column."""
+    if not source or "." in source or source == "*":
+        return None
+    try:
+        model_field = model._meta.get_field(source)
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(model_field, models.IntegerField):  # Small/Big/Positive* included
+        return None
+    return connection.ops.integer_field_range(model_field.get_internal_type())
+
+
+def bound_integer_fields(model, fields: dict) -> dict:
+    """Give every writable integer field the range of the column it is stored in.
+
+    Declared fields (``serializers.IntegerField(...)`` on a serializer) do not inherit the model
+    field's validators, so an out-of-range value used to reach PostgreSQL and fail there (a 500,
+    or a failed task when saved later). Checking here covers plugins' serializers too.
+    """
+    for name, field in fields.items():
+        if not isinstance(field, serializers.IntegerField) or field.read_only:
+            continue
+        bounds = _column_range(model, field.source or name)  # fields are not bound yet
+        if bounds is None:
+            continue
+        low, high = bounds
+        if field.max_value is not None and high is not None and field.max_value <= high:
+            high = None
+        if field.min_value is not None and low is not None and field.min_value >= low:
+            low = None
+        if low is not None or high is not None:
+            field.validators.append(ColumnRange(low, high))
+    return fields
+
+
 class ModelSerializer(FieldSelectionMixin, serializers.ModelSerializer):
     """Base for every Pulp object serializer: href plus creation/update timestamps."""
 
@@ -99,14 +159,29 @@ class ModelSerializer(FieldSelectionMixin, serializers.ModelSerializer):
     class Meta:
         fields = ("pulp_href", "pulp_created", "pulp_last_updated")
 
+    def get_fields(self) -> dict:
+        return bound_integer_fields(self.Meta.model, super().get_fields())
+
 
 class LabelsField(serializers.DictField):
-    """``pulp_labels``: a string → string (or null) mapping."""
+    """``pulp_labels``: a string → string (or null) mapping.
+
+    Values are CharFields (which refuse NUL characters); keys are checked here, because
+    PostgreSQL cannot store a NUL in ``jsonb`` and would answer the insert with an error.
+    """
+
+    default_error_messages = {"null_key": "Label keys cannot contain NUL (\\x00) characters."}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("child", serializers.CharField(allow_null=True, allow_blank=True))
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        labels = super().to_internal_value(data)
+        if any("\x00" in key for key in labels):
+            self.fail("null_key")
+        return labels
 
 
 class AsyncOperationResponseSerializer(serializers.Serializer):
