@@ -5,6 +5,8 @@ whose ``viewsets`` module is imported at startup. What it builds on:
 
 - ``pulpcore.plugin.models``: ``Content``, ``Repository``, ``Remote``, ``Publication``,
   ``Distribution`` (subclass them and set ``TYPE``), plus artifacts and versions.
+  ``with repository.new_version() as version:`` builds a version (completed on leaving the block,
+  deleted when nothing changed, discarded on error, recorded in the task's created resources).
   ``Repository.finalize_new_version(version)`` may adjust a version before it completes and
   ``on_new_version(version)`` runs right after (pulp_file's autopublish).
 - ``pulpcore.plugin.serializers``: ``RepositorySerializer``, ``RemoteSerializer``,
@@ -17,8 +19,8 @@ whose ``viewsets`` module is imported at startup. What it builds on:
   ``endpoint_name = "versions"`` and ``parent_viewset``.
 - ``pulpcore.plugin.filters``: ``ContentFilter`` and friends, ``ordering_filter(Model)``.
 - ``pulpcore.plugin.tasking``: ``dispatch`` and ``record_created``.
-- ``pulpcore.plugin.util``: ``new_version(repository)`` (a context manager that completes the
-  version, drops it when nothing changed, or discards it on error), ``add_and_remove``,
+- ``pulpcore.plugin.util``: ``new_version(repository)`` (the same as
+  ``repository.new_version()``), ``add_and_remove``,
   ``store_artifact_file``, ``get_url`` / ``resolve_href``.
 - ``pulpcore.plugin.stages`` and ``pulpcore.plugin.download``: the sync pipeline and downloaders.
 - Content guards (see ``pulp_certguard``): subclass ``models.ContentGuard`` (set ``TYPE``,

@@ -217,6 +217,26 @@ def test_modify_add_remove_base_version_and_noop(client):
     assert present_paths(f"{repo['pulp_href']}versions/4/") == set()
 
 
+def test_modify_from_base_version_zero_with_a_unit_already_in_latest(client):
+    """What ``pulp file repository content add --base-version 0`` sends when the unit is in the
+    latest version: the task succeeds (it failed with a bare 'EmptyResultSet') and makes no
+    version, since base 0 plus the unit is exactly the latest version."""
+    repo = make_repo(client)
+    a = add_file(client, b"a", "a", repo["pulp_href"])
+    v0 = f"{repo['pulp_href']}versions/0/"
+    url = f"{repo['pulp_href']}modify/"
+    same = run(post(client, url, {"add_content_units": [a], "base_version": v0}))
+    assert created(same) == []
+    assert [v["number"] for v in versions(client, repo)] == [1, 0]
+    b = add_file(client, b"b", "b")
+    run(post(client, url, {"add_content_units": [b], "base_version": v0}))
+    v2 = f"{repo['pulp_href']}versions/2/"
+    assert present_paths(v2) == {"b"}
+    summary = client.get(v2).json()["content_summary"]
+    assert summary["added"]["file.file"]["count"] == 1
+    assert summary["removed"]["file.file"]["count"] == 1
+
+
 def test_modify_bad_hrefs_are_400_and_make_no_task(client):
     repo = make_repo(client)
     other = make_repo(client)

@@ -1,10 +1,16 @@
 """Repositories, their immutable versions, and the remotes they sync from."""
 
-from django.db import models, transaction
+import logging
+
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 
 from pulpcore.app.models.base import BaseModel, MasterModel
 from pulpcore.app.models.content import Content
+from pulpcore.app.queries import versions as version_queries
+from pulpcore.app.queries.sql import pk_subquery
+
+log = logging.getLogger(__name__)
 
 
 class Remote(MasterModel):
@@ -62,7 +68,13 @@ class Repository(MasterModel):
         return self.versions.filter(complete=True).order_by("-number").first() if self.pk else None
 
     def new_version(self, base_version: "RepositoryVersion | None" = None) -> "RepositoryVersion":
-        """Start an incomplete version; it becomes visible only once completed."""
+        """Start the next, incomplete version holding ``base_version``'s content (default: the
+        latest); nobody sees it until it completes.
+
+        Use it as ``with repository.new_version() as version:`` and change the version inside
+        the block: leaving the block completes it, deletes it when nothing changed, or discards
+        it when the block raised (see :meth:`RepositoryVersion.__exit__`).
+        """
         with transaction.atomic():
             repo = type(self).objects.select_for_update().get(pk=self.pk)
             # Versions are built under an exclusive reservation of the repository, so an
@@ -110,30 +122,24 @@ class RepositoryVersion(BaseModel):
         unique_together = ("repository", "number")
         ordering = ("number",)
 
-    # --- content of this version ----------------------------------------------------------------
+    # --- content of this version (the rule lives in pulpcore.app.queries.versions) -------------
     def _content_relationships(self) -> models.QuerySet:
-        return RepositoryContent.objects.filter(
-            Q(version_removed__isnull=True) | Q(version_removed__number__gt=self.number),
-            repository_id=self.repository_id,
-            version_added__number__lte=self.number,
-        )
+        return version_queries.memberships(self.repository_id, self.number)
 
     @property
     def content(self) -> models.QuerySet:
         """All content units present in this version."""
-        return Content.objects.filter(pk__in=self._content_relationships().values("content_id"))
+        return version_queries.content_in(self)
 
     @property
     def added_content(self) -> models.QuerySet:
-        return Content.objects.filter(
-            pk__in=RepositoryContent.objects.filter(version_added=self).values("content_id")
-        )
+        """Units this version added."""
+        return version_queries.added_in(self)
 
     @property
     def removed_content(self) -> models.QuerySet:
-        return Content.objects.filter(
-            pk__in=RepositoryContent.objects.filter(version_removed=self).values("content_id")
-        )
+        """Units this version removed."""
+        return version_queries.removed_in(self)
 
     def copy_content_from(self, base: "RepositoryVersion | None") -> None:
         """Make this (incomplete, newest) version hold exactly ``base``'s content."""
@@ -144,8 +150,10 @@ class RepositoryVersion(BaseModel):
             return
         current = set(self.content.values_list("pk", flat=True))
         wanted = set(base.content.values_list("pk", flat=True))
-        self.remove_content(Content.objects.filter(pk__in=current - wanted))
-        self.add_content(Content.objects.filter(pk__in=wanted - current))
+        if current - wanted:
+            self.remove_content(Content.objects.filter(pk__in=current - wanted))
+        if wanted - current:
+            self.add_content(Content.objects.filter(pk__in=wanted - current))
 
     def _check_writable(self) -> None:
         if self.complete:
@@ -154,15 +162,22 @@ class RepositoryVersion(BaseModel):
     def add_content(self, content: models.QuerySet) -> int:
         """Add units (a queryset of Content or a detail type) to this incomplete version.
 
-        One ``INSERT ... SELECT`` in primary-key order (so concurrent writers lock rows in the
-        same order); returns how many units were new to the version.
+        A unit this version removed (e.g. when it started from an older base version) gets its
+        removal undone, so removing and re-adding it is no change. The others are inserted with
+        one ``INSERT ... SELECT`` in primary-key order (so concurrent writers lock rows in the
+        same order). Returns how many units were new to the version.
         """
-        from django.db import connection
-
         self._check_writable()
+        if pk_subquery(content) is None:  # e.g. filtered by an empty list of pks
+            return 0
+        restored = RepositoryContent.objects.filter(
+            version_removed=self, content_id__in=content.values("pk")
+        ).update(version_removed=None)
         present = self._content_relationships().values("content_id")
-        new_ids = content.exclude(pk__in=present).values("pk").order_by()
-        sub_sql, sub_params = new_ids.query.sql_with_params()
+        sub = pk_subquery(content.exclude(pk__in=present))
+        if sub is None:
+            return restored
+        sub_sql, sub_params = sub
         table = RepositoryContent._meta.db_table
         sql = f"""
             INSERT INTO {table}
@@ -174,7 +189,7 @@ class RepositoryVersion(BaseModel):
         """
         with connection.cursor() as cursor:
             cursor.execute(sql, [self.repository_id, self.pk, *sub_params])
-            return cursor.rowcount
+            return restored + cursor.rowcount
 
     def remove_content(self, content: models.QuerySet) -> None:
         """Remove units from this incomplete version."""
@@ -184,12 +199,6 @@ class RepositoryVersion(BaseModel):
         rels.filter(version_added=self).delete()
         rels.exclude(version_added=self).update(version_removed=self)
 
-    def content_summary(self) -> dict[str, dict[str, dict]]:
-        """Counts of added, removed and present content per type, with list hrefs."""
-        from pulpcore.app.util import content_summary
-
-        return content_summary(self)
-
     def next(self) -> "RepositoryVersion | None":
         return (
             self.repository.versions.filter(number__gt=self.number, complete=True)
@@ -197,33 +206,79 @@ class RepositoryVersion(BaseModel):
             .first()
         )
 
+    # --- life cycle: started by Repository.new_version, ended by complete or discard ----------
     def complete_version(self) -> None:
-        """Mark the version complete, or delete it if nothing changed from its base."""
+        """Run the repository's ``finalize_new_version`` hook and mark the version complete,
+        then its ``on_new_version`` hook (pulp_file's autopublish). Callers wrap it in a
+        transaction; ``with repository.new_version()`` does all of that for them."""
         self._check_writable()
         repository = self.repository.cast()
         repository.finalize_new_version(self)
         self.complete = True
-        self.save(update_fields=["complete", "pulp_last_updated"])
-        # Plugins react to a new version here (pulp_file's autopublish).
+        self.save(update_fields=["complete", "info", "pulp_last_updated"])
         hook = getattr(repository, "on_new_version", None)
         if hook is not None:
             hook(self)
 
+    def discard(self) -> None:
+        """Delete this incomplete version with every membership row it wrote, and give its
+        number back to the repository when it was the last one handed out."""
+        self._check_writable()
+        with transaction.atomic():
+            repo = Repository.objects.select_for_update().get(pk=self.repository_id)
+            number = self.number
+            self.delete()
+            if repo.next_version == number + 1:
+                repo.next_version = number
+                repo.save(update_fields=["next_version"])
+
+    def finish(self) -> bool:
+        """Keep this version if it changed anything, else discard it; return whether it was kept.
+
+        Keeping it completes it (with its hooks) and records it in the running task's
+        ``created_resources`` in one transaction, then applies ``retain_repo_versions``. If
+        completing fails the version is discarded and the error propagates.
+        """
+        from pulpcore.tasking.context import record_created
+
+        if not self.has_changes():
+            self.discard()
+            return False
+        try:
+            with transaction.atomic():
+                self.complete_version()
+                record_created(self)
+        except BaseException:
+            # The transaction rolled back, so the row is still incomplete: throw it away.
+            self.complete = False
+            self._discard_after_error()
+            raise
+        self.repository.cast().cleanup_old_versions()
+        return True
+
+    def _discard_after_error(self) -> None:
+        """Discard while an error is propagating; a failure here is logged, not raised, so the
+        caller sees the original error (the next ``new_version`` removes a version left over)."""
+        try:
+            self.discard()
+        except Exception:  # noqa: BLE001 - the original error matters more; logged in full
+            log.exception("Could not discard incomplete repository version %s", self.pk)
+
     def __enter__(self) -> "RepositoryVersion":
-        """``with repository.new_version() as v:`` completes v on success (or drops it when it
-        changed nothing) and discards it when the block raises."""
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        from pulpcore.app.tasks.repository import discard_version, finish_version
-
+        """Leaving ``with repository.new_version() as version:``: on success :meth:`finish`
+        (complete, or delete when nothing changed; ``version.complete`` tells which), on an
+        error discard the version and let the error propagate."""
         if exc_type is not None:
-            discard_version(self)
+            self._discard_after_error()
         else:
-            finish_version(self)
+            self.finish()
         return False
 
     def has_changes(self) -> bool:
+        """Whether this version added or removed any unit."""
         return RepositoryContent.objects.filter(
             Q(version_added=self) | Q(version_removed=self)
         ).exists()

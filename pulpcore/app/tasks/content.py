@@ -6,7 +6,6 @@ from django.utils.module_loading import import_string
 
 from pulpcore.app import util
 from pulpcore.app.models import Upload
-from pulpcore.app.tasks.repository import new_version
 from pulpcore.tasking.context import record_created
 
 
@@ -38,5 +37,5 @@ def general_content_create(serializer_name: str, data: dict, upload_pk: str | No
     record_created(content)
     repository = serializer.validated_data.get("repository")
     if repository is not None:
-        with new_version(repository) as version:
+        with repository.cast().new_version() as version:
             version.add_content(type(content).objects.filter(pk=content.pk))

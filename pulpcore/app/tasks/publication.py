@@ -4,6 +4,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from pulpcore.app.models import ContentArtifact, Publication, PublishedArtifact
+from pulpcore.app.queries.sql import pk_subquery
 
 
 def publish_content_artifacts(publication: Publication, content: QuerySet) -> int:
@@ -12,7 +13,10 @@ def publish_content_artifacts(publication: Publication, content: QuerySet) -> in
     One ``INSERT ... SELECT`` in the database instead of a model instance per file, so publishing
     thousands of files costs about as much as publishing one.
     """
-    sub_sql, sub_params = content.values("pk").query.sql_with_params()
+    sub = pk_subquery(content)
+    if sub is None:  # an empty list of units: nothing to publish
+        return 0
+    sub_sql, sub_params = sub
     pa, ca = PublishedArtifact._meta.db_table, ContentArtifact._meta.db_table
     sql = f"""
         INSERT INTO {pa}

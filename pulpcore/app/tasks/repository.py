@@ -1,15 +1,12 @@
-"""Task bodies and helpers for repository versions: create, modify, delete, repair.
+"""Task bodies for repository versions: modify, delete, repair.
 
-A new version is built incomplete and becomes visible only when :func:`finish_version` completes
-it. If nothing changed it is thrown away (a no-op modify or sync makes no version); if the body
-raised, it is discarded with every membership row it wrote, so a failed task leaves no trace.
+New versions are made with ``with repository.new_version() as version:`` (the model owns the
+life cycle: complete, drop a no-op, discard on error, record in ``created_resources``).
 """
 
 import asyncio
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -22,57 +19,8 @@ from pulpcore.app.models import (
     Repository,
     RepositoryVersion,
 )
-from pulpcore.tasking.context import record_created
 
 log = logging.getLogger(__name__)
-
-
-def discard_version(version: RepositoryVersion) -> None:
-    """Delete an incomplete version and give its number back to the repository."""
-    with transaction.atomic():
-        repo = Repository.objects.select_for_update().get(pk=version.repository_id)
-        number = version.number
-        version.delete()
-        if repo.next_version == number + 1:
-            repo.next_version = number
-            repo.save(update_fields=["next_version"])
-
-
-def finish_version(version: RepositoryVersion) -> RepositoryVersion | None:
-    """Complete ``version`` (or discard it when it changes nothing; completing runs the
-    repository's ``on_new_version`` hook), then apply retention. Returns the version kept."""
-    try:
-        if not version.has_changes():
-            discard_version(version)
-            return None
-        with transaction.atomic():
-            version.complete_version()
-    except BaseException:
-        # The transaction rolled back, so the row is still incomplete: throw it away.
-        version.complete = False
-        discard_version(version)
-        raise
-    repository = version.repository.cast()
-    record_created(version)
-    repository.cleanup_old_versions()
-    return version
-
-
-@contextmanager
-def new_version(
-    repository: Repository, base_version: RepositoryVersion | None = None
-) -> Iterator[RepositoryVersion]:
-    """``with new_version(repo) as version: version.add_content(...)``.
-
-    After the block, ``version.complete`` tells whether a new version was kept.
-    """
-    version = repository.cast().new_version(base_version)
-    try:
-        yield version
-    except BaseException:
-        discard_version(version)
-        raise
-    finish_version(version)
 
 
 def add_and_remove(
@@ -102,7 +50,7 @@ def add_and_remove(
     }
     if missing:
         raise ValueError(f"Content {', '.join(sorted(missing))} no longer exists.")
-    with new_version(repository, base) as version:
+    with repository.new_version(base) as version:
         if remove_content_units == ["*"]:
             version.remove_content(version.content)
         elif remove_content_units:

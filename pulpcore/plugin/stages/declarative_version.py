@@ -1,9 +1,5 @@
 """Runs a first stage through the standard sync pipeline into a new repository version."""
 
-import logging
-
-from django.db import transaction
-
 from pulpcore.app.models import Repository, RepositoryVersion
 from pulpcore.plugin.stages.api import Stage, create_pipeline, run_async
 from pulpcore.plugin.stages.artifact_stages import (
@@ -17,18 +13,16 @@ from pulpcore.plugin.stages.content_stages import (
     ContentSaver,
     QueryExistingContents,
 )
-from pulpcore.tasking.context import record_created
-
-log = logging.getLogger(__name__)
 
 
 class DeclarativeVersion:
     """Sync = a plugin's first stage + query/download/save stages + association.
 
-    ``create()`` returns the new, complete repository version, or ``None`` when nothing changed
-    (the provisional version is removed and its number reused). On any error the provisional
-    version is removed too and the error propagates, so a failed sync leaves no version behind.
-    Downloaded files are validated before they are stored, so no bad artifact is ever saved.
+    ``create()`` builds the version with ``with repository.new_version()``, so the model decides
+    its fate: it returns the new, complete repository version (recorded in the task's
+    ``created_resources``), or ``None`` when nothing changed (the version is deleted and its
+    number reused). On any error the version is discarded and the error propagates, so a failed
+    sync leaves no version behind. Downloaded files are validated before they are stored.
     """
 
     def __init__(
@@ -65,35 +59,15 @@ class DeclarativeVersion:
             await self.context.close()
 
     def create(self) -> RepositoryVersion | None:
-        repository = self.repository.cast()
-        new_version = repository.new_version()
-        try:
+        """Run the pipeline into a new version; return it, or None when nothing changed."""
+        with self.repository.cast().new_version() as new_version:
             run_async(self._run, new_version)
-            if not new_version.has_changes():
-                discard_version(new_version)
-                return None
-            with transaction.atomic():
-                if self.version_info:
-                    new_version.info = {**(new_version.info or {}), **self.version_info}
-                    new_version.save(update_fields=["info"])
-                new_version.complete_version()
-                record_created(new_version)
-        except BaseException:
-            discard_version(new_version)
-            raise
-        repository.cleanup_old_versions()
-        return new_version
+            if self.version_info:
+                # Saved when the version completes; dropped with it otherwise.
+                new_version.info = {**(new_version.info or {}), **self.version_info}
+        return new_version if new_version.complete else None
 
 
 def discard_version(version: RepositoryVersion) -> None:
-    """Delete an incomplete version and give its number back if no later one was started."""
-    try:
-        with transaction.atomic():
-            repository = Repository.objects.select_for_update().get(pk=version.repository_id)
-            number = version.number
-            if RepositoryVersion.objects.filter(pk=version.pk, complete=False).exists():
-                version.delete()
-            if repository.next_version == number + 1:
-                Repository.objects.filter(pk=repository.pk).update(next_version=number)
-    except Exception:  # noqa: BLE001 - never hide the original error behind cleanup trouble
-        log.exception("Could not discard repository version %s", version.pk)
+    """Delete an incomplete version and every membership row it wrote (``version.discard()``)."""
+    version.discard()

@@ -152,6 +152,25 @@ def test_upload_modify_versions(stack, workers, tmp_path):
     fails(stack, "file", "repository", "show", "--name", repo)
 
 
+def test_content_add_with_base_version(stack, workers, tmp_path):
+    """``content add --base-version 0`` of a unit the latest version holds succeeds (it failed
+    the task with 'EmptyResultSet') and, being the latest again, makes no version."""
+    repo = name("repo")
+    stack.pulp("file", "repository", "create", "--name", repo)
+    f1, sha1 = write(tmp_path, os.urandom(1000))
+    f2, sha2 = write(tmp_path, os.urandom(1000))
+    for path, rel in ((f1, "one.bin"), (f2, "two.bin")):
+        stack.pulp("file", "content", "upload", "--relative-path", rel, "--file", path)
+    add = ["file", "repository", "content", "add", "--repository", repo, "--base-version", "0"]
+    stack.pulp(*add[:-2], "--sha256", sha1, "--relative-path", "one.bin")
+    assert numbers(stack, repo) == [1, 0]
+    stack.pulp(*add, "--sha256", sha1, "--relative-path", "one.bin")
+    assert numbers(stack, repo) == [1, 0]
+    stack.pulp(*add, "--sha256", sha2, "--relative-path", "two.bin")
+    assert numbers(stack, repo) == [2, 1, 0]
+    assert paths(stack, repo) == {"two.bin"}
+
+
 def test_bad_input_is_refused(stack, workers, tmp_path):
     repo = name("bad")
     cli(stack, "file", "repository", "create", "--name", repo)
