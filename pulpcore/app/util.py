@@ -101,35 +101,3 @@ def is_uuid(value: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def content_summary(version) -> dict:
-    """``{"added": {...}, "removed": {...}, "present": {...}}`` keyed by content type."""
-    from django.db.models import Count
-
-    from pulpcore.app.models import Content
-
-    version_href = get_url(version)
-
-    def count_by_type(qs):
-        return {
-            row["pulp_type"]: row["n"]
-            for row in qs.values("pulp_type").annotate(n=Count("pulp_id")).order_by()
-        }
-
-    def listing(filter_name: str, pulp_type: str) -> str:
-        model = next((m for m in Content.detail_models() if m.get_pulp_type() == pulp_type), None)
-        viewset = VIEWSET_FOR_MODEL.get(model) if model else None
-        base = f"{api_root()}{viewset.url_prefix()}/" if viewset else f"{api_root()}content/"
-        return f"{base}?{filter_name}={version_href}"
-
-    out = {}
-    for key, qs, filter_name in (
-        ("added", version.added_content, "repository_version_added"),
-        ("removed", version.removed_content, "repository_version_removed"),
-        ("present", version.content, "repository_version"),
-    ):
-        out[key] = {
-            t: {"count": n, "href": listing(filter_name, t)} for t, n in count_by_type(qs).items()
-        }
-    return out

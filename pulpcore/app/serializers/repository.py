@@ -7,6 +7,7 @@ from rest_framework.validators import UniqueValidator
 
 from pulpcore.app import util
 from pulpcore.app.models import Content, Remote, Repository, RepositoryVersion
+from pulpcore.app.queries import versions as version_queries
 from pulpcore.app.serializers.base import LabelsField, ModelSerializer, RelatedField
 
 SECRET_FIELDS = ("client_key", "username", "password", "proxy_username", "proxy_password")
@@ -94,44 +95,8 @@ def _listing_href(filter_name: str, pulp_type: str, version_href: str) -> str:
 
 
 def content_summaries(versions: list[RepositoryVersion]) -> dict:
-    """Content summaries of many versions in three queries (added, removed, present)."""
-    from django.db import connection
-    from django.db.models import Count
-
-    from pulpcore.app.models import RepositoryContent
-
-    pks = [v.pk for v in versions]
-    counts: dict = {pk: {"added": {}, "removed": {}, "present": {}} for pk in pks}
-    for key, column in (("added", "version_added_id"), ("removed", "version_removed_id")):
-        rows = (
-            RepositoryContent.objects.filter(**{f"{column}__in": pks})
-            .values(column, "content__pulp_type")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for row in rows:
-            counts[row[column]][key][row["content__pulp_type"]] = row["n"]
-    if pks:
-        rv, rc, ct = (
-            RepositoryVersion._meta.db_table,
-            RepositoryContent._meta.db_table,
-            Content._meta.db_table,
-        )
-        sql = f"""
-            SELECT v.pulp_id, c.pulp_type, count(*)
-            FROM {rv} v
-            JOIN {rc} rc ON rc.repository_id = v.repository_id
-            JOIN {rv} va ON va.pulp_id = rc.version_added_id
-            LEFT JOIN {rv} vr ON vr.pulp_id = rc.version_removed_id
-            JOIN {ct} c ON c.pulp_id = rc.content_id
-            WHERE v.pulp_id = ANY(%s) AND va.number <= v.number
-              AND (vr.pulp_id IS NULL OR vr.number > v.number)
-            GROUP BY v.pulp_id, c.pulp_type
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [pks])
-            for pk, pulp_type, n in cursor.fetchall():
-                counts[pk]["present"][pulp_type] = n
+    """Content summaries (counts with list hrefs) of many versions in three queries."""
+    counts = version_queries.content_counts(v.pk for v in versions)
     filters = {
         "added": "repository_version_added",
         "removed": "repository_version_removed",
