@@ -11,6 +11,7 @@ from pulpcore.app.serializers.base import (  # noqa: F401
     RelatedField,
     TaskGroupOperationResponseSerializer,
 )
+from pulpcore.app.serializers.remote import RemoteSerializer  # noqa: F401, E402
 from pulpcore.app.serializers.task import (  # noqa: F401, E402
     GroupProgressReportSerializer,
     MinimalTaskSerializer,
