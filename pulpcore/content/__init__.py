@@ -10,7 +10,7 @@ each process in ``status/`` (``online_content_apps``). Settings it reads besides
 
 ``CONTENT_RESOLVE_CACHE`` (True)
     Remember path resolutions in-process; dropped on every change through PostgreSQL NOTIFY
-    triggers the app installs on the tables it reads.
+    triggers (installed by migration ``core.0003``) on the tables it reads.
 ``CONTENT_RESOLVE_CACHE_SIZE`` (20000)
     Entries kept per process.
 ``CONTENT_DB_THREADS`` (4)

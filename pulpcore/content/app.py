@@ -15,8 +15,8 @@ from pulpcore.content.paths import BadPath, parse_content_path
 from pulpcore.content.resolve import (
     DB,
     ResolutionCache,
-    install_triggers,
     on_demand_sync,
+    triggers_present,
 )
 from pulpcore.content.serve import (
     ArtifactResponse,
@@ -96,7 +96,10 @@ class ContentApp:
         while True:
             if self._listen_fd is None:
                 try:
-                    await self.db.run(install_triggers)
+                    if not await self.db.run(triggers_present):
+                        raise RuntimeError(
+                            "its NOTIFY triggers are missing; run 'pulpcore-manager migrate'"
+                        )
                     fd = self.cache.connect()
                     loop.add_reader(fd, self.cache.poll)
                     self._listen_fd = fd

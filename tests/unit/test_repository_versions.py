@@ -6,6 +6,8 @@ nothing, discards it when the block raised, and records a kept version in the ru
 its ORM and SQL forms must agree. Raw SQL built from lists never meets an empty ``IN ()``.
 """
 
+import importlib
+import time
 import uuid
 
 import pytest
@@ -17,6 +19,14 @@ from pulpcore.app.queries import versions as version_queries
 from pulpcore.app.queries.sql import pk_subquery
 from pulpcore.app.tasks.publication import publish_content_artifacts
 from pulpcore.app.tasks.repository import add_and_remove
+from pulpcore.content.resolve import (
+    LISTING_SQL,
+    RESOLVE_SQL,
+    WATCHED_TABLES,
+    triggers_present,
+)
+from pulpcore.content.resolve import cache as resolve_cache
+from pulpcore.plugin.migrations import notify_content_app
 from pulpcore.tasking.context import reset_current_task, set_current_task
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +228,50 @@ def test_orm_and_sql_forms_of_the_membership_rule_agree():
         assert orm == raw, version.number
         assert counts[version.pk]["present"].get("file.file", 0) == len(orm)
     assert paths(repo.latest_version()) == {"a"}
+    # The content app's statements embed this very rule.
+    assert m.condition in LISTING_SQL
+    served = version_queries.membership_sql("src.repository_id", "src.version_number")
+    assert served.condition in RESOLVE_SQL
+
+
+# --- schema changes only in migrations -----------------------------------------------------------
+def test_cache_triggers_come_from_the_migration():
+    migration = importlib.import_module("pulpcore.app.migrations.0003_content_resolve_triggers")
+    assert tuple(migration.TABLES) == tuple(WATCHED_TABLES)
+    assert triggers_present()
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = %s", [resolve_cache.TRIGGER_FUNCTION]
+        )
+        assert cur.fetchone()[0] >= len(WATCHED_TABLES)  # guard types add their own tables
+
+
+@pytest.mark.django_db(transaction=True)
+def test_content_app_changes_no_schema_and_serves_uncached_without_its_triggers():
+    """The content app only checks for the triggers; with one missing it serves correctly with
+    the cache off and leaves the schema alone (it used to CREATE TRIGGER at start)."""
+    import requests
+
+    from tests.unit.content_support import AppThread, add_files, distribute, make_repository
+
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TRIGGER {resolve_cache.TRIGGER_FUNCTION} ON core_distribution")
+    try:
+        repo = make_repository()
+        add_files(repo, {"f.txt": b"one"})
+        distribute("noddl", repository=repo)
+        app = AppThread().start()
+        try:
+            assert requests.get(app.url("/pulp/content/noddl/f.txt")).content == b"one"
+            time.sleep(1.5)  # past the app's first retry of its cache connection
+            assert not app.state.cache.enabled
+            assert not triggers_present()
+            add_files(repo, {"g.txt": b"two"})
+            assert requests.get(app.url("/pulp/content/noddl/g.txt")).content == b"two"
+        finally:
+            app.stop()
+    finally:
+        with connection.cursor() as cur:
+            for statement in notify_content_app("core_distribution").sql:
+                cur.execute(statement)
+    assert triggers_present()
