@@ -275,3 +275,16 @@ def test_content_app_changes_no_schema_and_serves_uncached_without_its_triggers(
             for statement in notify_content_app("core_distribution").sql:
                 cur.execute(statement)
     assert triggers_present()
+
+
+def test_modify_whose_base_version_vanished_fails_with_a_sentence():
+    repo = make_repo()
+    a = unit("a")
+    with repo.new_version() as v1:
+        v1.add_content(qs(a))
+    gone = str(uuid.uuid4())
+    with pytest.raises(ValueError, match=r"^The base version was deleted before"):
+        add_and_remove(str(repo.pk), [str(a.pk)], [], base_version_pk=gone)
+    with pytest.raises(ValueError, match=r"^The repository was deleted before"):
+        add_and_remove(gone, [str(a.pk)], [])
+    assert repo.latest_version() == v1

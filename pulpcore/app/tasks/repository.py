@@ -33,8 +33,17 @@ def add_and_remove(
 
     ``remove_content_units == ["*"]`` removes everything present in the base.
     """
-    repository = Repository.objects.get(pk=repository_pk).cast()
-    base = RepositoryVersion.objects.get(pk=base_version_pk) if base_version_pk else None
+    repository = Repository.objects.filter(pk=repository_pk).first()
+    if repository is None:
+        raise ValueError("The repository was deleted before its content could be modified.")
+    repository = repository.cast()
+    base = None
+    if base_version_pk:
+        base = RepositoryVersion.objects.filter(pk=base_version_pk).first()
+        if base is None:
+            raise ValueError(
+                "The base version was deleted before the new version could be built from it."
+            )
     allowed = tuple(getattr(type(repository), "CONTENT_TYPES", []) or [])
     to_add = Content.objects.filter(pk__in=add_content_units)
     if allowed:
