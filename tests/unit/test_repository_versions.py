@@ -228,6 +228,10 @@ def test_orm_and_sql_forms_of_the_membership_rule_agree():
         assert orm == raw, version.number
         assert counts[version.pk]["present"].get("file.file", 0) == len(orm)
     assert paths(repo.latest_version()) == {"a"}
+    for u in (a, b, c):
+        holding = set(version_queries.versions_containing([u.pk]).values_list("pk", flat=True))
+        expected = {v.pk for v in repo.versions.all() if v.content.filter(pk=u.pk).exists()}
+        assert holding == expected and holding, u.relative_path
     # The content app's statements embed this very rule.
     assert m.condition in LISTING_SQL
     served = version_queries.membership_sql("src.repository_id", "src.version_number")

@@ -16,15 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Expression, OuterRef, Q, QuerySet
 
 REPOSITORY_CONTENT_TABLE = "core_repositorycontent"
 REPOSITORY_VERSION_TABLE = "core_repositoryversion"
 CONTENT_TABLE = "core_content"
 
 
-def membership_q(number: int) -> Q:
-    """The rule on ``RepositoryContent`` rows for version ``number`` (repository not included)."""
+def membership_q(number: "int | Expression | OuterRef") -> Q:
+    """The rule on ``RepositoryContent`` rows for version ``number`` (repository not included);
+    ``number`` may be an expression such as ``OuterRef("number")``."""
     return Q(version_added__number__lte=number) & (
         Q(version_removed__isnull=True) | Q(version_removed__number__gt=number)
     )
@@ -61,6 +62,22 @@ def removed_in(version) -> QuerySet:
 
     return Content.objects.filter(
         pk__in=RepositoryContent.objects.filter(version_removed=version).values("content_id")
+    )
+
+
+def versions_containing(content_pks: Iterable) -> QuerySet:
+    """Repository versions holding any of the units, as one set-based query (``EXISTS`` on the
+    rule above), for filters such as ``repository_version`` lists by content."""
+    from pulpcore.app.models import RepositoryContent, RepositoryVersion
+
+    return RepositoryVersion.objects.filter(
+        Exists(
+            RepositoryContent.objects.filter(
+                membership_q(OuterRef("number")),
+                repository_id=OuterRef("repository_id"),
+                content_id__in=list(content_pks),
+            )
+        )
     )
 
 
