@@ -24,8 +24,9 @@ from pulpcore.plugin.stages.content_stages import (
     ContentSaver,
     QueryExistingContents,
 )
-from pulpcore.plugin.stages.declarative_version import DeclarativeVersion, discard_version
+from pulpcore.plugin.stages.declarative_version import DeclarativeVersion
 from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeContent
+from pulpcore.plugin.util import discard_version
 
 __all__ = [
     "ArtifactDownloader",

@@ -66,8 +66,3 @@ class DeclarativeVersion:
                 # Saved when the version completes; dropped with it otherwise.
                 new_version.info = {**(new_version.info or {}), **self.version_info}
         return new_version if new_version.complete else None
-
-
-def discard_version(version: RepositoryVersion) -> None:
-    """Delete an incomplete version and every membership row it wrote (``version.discard()``)."""
-    version.discard()
