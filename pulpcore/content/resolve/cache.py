@@ -2,10 +2,11 @@
 
 Migration ``core.0003_content_resolve_triggers`` puts a statement-level trigger on every core
 table a resolution reads (guard types' migrations do the same for their tables, through
-``pulpcore.plugin.migrations.notify_content_app``); each one sends ``NOTIFY pulp_content_changed``. The cache keeps a LISTEN
-connection on that channel and empties itself on any notification, or stops being used when the
-connection is lost, so a stale answer is never served. The content app only reads the catalog to
-check the triggers exist: it needs no right to change the schema.
+``pulpcore.plugin.migrations.notify_content_app``); each one sends
+``NOTIFY pulp_content_changed``. The cache keeps a LISTEN connection on that channel and empties
+itself on any notification, or stops being used when the connection is lost, so a stale answer
+is never served. The content app only reads the catalog to check the triggers exist: it needs no
+right to change the schema.
 """
 
 import logging
