@@ -65,17 +65,21 @@ def removed_in(version) -> QuerySet:
     )
 
 
-def versions_containing(content_pks: Iterable) -> QuerySet:
-    """Repository versions holding any of the units, as one set-based query (``EXISTS`` on the
-    rule above), for filters such as ``repository_version`` lists by content."""
+def versions_containing(content_pks: Iterable, versions: QuerySet | None = None) -> QuerySet:
+    """Versions (of ``versions``, default all) holding any of the units, as one set-based query
+    (``EXISTS`` on the rule above) that callers nest as a subquery."""
     from pulpcore.app.models import RepositoryContent, RepositoryVersion
 
-    return RepositoryVersion.objects.filter(
+    if versions is None:
+        versions = RepositoryVersion.objects.all()
+    if not isinstance(content_pks, QuerySet):
+        content_pks = list(content_pks)
+    return versions.filter(
         Exists(
             RepositoryContent.objects.filter(
                 membership_q(OuterRef("number")),
                 repository_id=OuterRef("repository_id"),
-                content_id__in=list(content_pks),
+                content_id__in=content_pks,
             )
         )
     )

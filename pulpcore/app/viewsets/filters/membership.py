@@ -1,28 +1,22 @@
 """Which repository versions hold which content, as set-based querysets for the filters.
 
-This is the one place the filters state the membership rule (a unit is in version *n* of its
-repository when it was added at or before *n* and not removed at or before *n*). Each function
-returns a lazy queryset the caller nests as a subquery, so a filter costs no query of its own and
-the same whatever the number of repositories or units.
+The membership rule itself (a unit is in version *n* of its repository when it was added at or
+before *n* and not removed at or before *n*) lives in ``pulpcore.app.queries.versions``. Each
+function returns a lazy queryset the caller nests as a subquery, so a filter costs no query of its
+own and the same whatever the number of repositories or units.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from pulpcore.app.models import RepositoryContent, RepositoryVersion
+from pulpcore.app.queries import versions as version_queries
 
 
 def versions_containing(content_pks, versions: QuerySet | None = None) -> QuerySet:
     """Versions (of ``versions``, default all) that hold any of the units ``content_pks``."""
-    versions = RepositoryVersion.objects.all() if versions is None else versions
-    membership = RepositoryContent.objects.filter(
-        Q(version_removed__isnull=True) | Q(version_removed__number__gt=OuterRef("number")),
-        repository_id=OuterRef("repository_id"),
-        content_id__in=content_pks,
-        version_added__number__lte=OuterRef("number"),
-    )
-    return versions.filter(Exists(membership))
+    return version_queries.versions_containing(content_pks, versions)
 
 
 def latest_versions() -> QuerySet:
