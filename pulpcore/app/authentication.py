@@ -13,7 +13,7 @@ import time
 
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions
-from rest_framework.authentication import BasicAuthentication
+from rest_framework.authentication import BasicAuthentication, RemoteUserAuthentication
 
 _SALT = os.urandom(16)
 _TTL = 60.0
@@ -47,3 +47,18 @@ class CachedBasicAuthentication(BasicAuthentication):
                 _cache.clear()
             _cache[key] = (user.pk, user.password, now + _TTL)
         return (user, auth)
+
+
+class PulpRemoteUserAuthentication(RemoteUserAuthentication):
+    """Webserver authentication: trust the user name the webserver in front has put in a header.
+
+    The header is the WSGI environ name in ``REMOTE_USER_ENVIRON_NAME`` (``HTTP_REMOTE_USER`` for
+    a ``Remote-User`` header set by nginx). Enable it only behind a webserver that strips the
+    header from clients' requests; it needs ``RemoteUserBackend`` in AUTHENTICATION_BACKENDS.
+    """
+
+    @property
+    def header(self) -> str:  # type: ignore[override]
+        from django.conf import settings
+
+        return settings.REMOTE_USER_ENVIRON_NAME

@@ -352,7 +352,7 @@ class PulpSchemaGenerator(SchemaGenerator):
             "version": spectacular_settings.VERSION,
             "x-logo": LOGO,
             "x-pulp-app-versions": {cfg.label: cfg.version for cfg in pulp_app_configs()},
-            "x-pulp-domain-enabled": bool(getattr(settings, "DOMAIN_ENABLED", False)),
+            "x-pulp-domain-enabled": bool(settings.DOMAIN_ENABLED),
         }
         schema["info"] = info
         if request is not None:

@@ -13,10 +13,18 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 # --- Defaults (Pulp's names) ---------------------------------------------------------------------
+# Every setting Pulp code reads is declared here, once, with what it is for; settings_check.py
+# validates each one and the README's settings table lists them. Dict-valued settings merge with
+# these defaults key by key (a settings.yaml naming DATABASES.default.NAME keeps CONN_MAX_AGE).
+
+# Django's debug mode: tracebacks in responses. Never on in production.
 DEBUG = False
+# Django's signing key (sessions, CSRF); required, no default.
 SECRET_KEY = None
+# Host names the API answers for; the webserver in front decides who reaches it.
 ALLOWED_HOSTS = ["*"]
 
+# PostgreSQL, the only supported database.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
@@ -32,38 +40,76 @@ DATABASES = {
     }
 }
 
+# Redis, used by the rq tasking system; REDIS_URL, when set, wins over the parts.
 REDIS_HOST = "localhost"
 REDIS_PORT = 6379
 REDIS_DB = 0
+# Quoted into the derived REDIS_URL, so any character is allowed.
 REDIS_PASSWORD = None
 REDIS_URL = None
+# Connect with TLS (rediss://).
 REDIS_SSL = False
 
+# Where artifacts are stored (filesystem storage).
 MEDIA_ROOT = "/var/lib/pulp/media/"
+# Where collectstatic puts the API's static files, served under STATIC_URL.
 STATIC_ROOT = "/var/lib/pulp/assets/"
 STATIC_URL = "/assets/"
+# Scratch space for uploads and tasks; must be on the same filesystem as MEDIA_ROOT.
 WORKING_DIRECTORY = "/var/lib/pulp/tmp/"
 FILE_UPLOAD_TEMP_DIR = WORKING_DIRECTORY
 
+# Key file for the fields Pulp stores encrypted (remote credentials, task arguments): one Fernet
+# key per line, the first encrypts, all decrypt (see pulpcore/app/crypto.py, rotate-db-key).
+DB_ENCRYPTION_KEY = "/etc/pulp/certs/database_fields.symmetric.key"
+
+# Base URL of the content app, used to build distribution base_url; required to serve content.
 CONTENT_ORIGIN = None
+# Path prefix under which the content app serves distributions.
 CONTENT_PATH_PREFIX = "/pulp/content/"
+# Path prefix of the REST API (the API lives under API_ROOT + "api/v3/").
 API_ROOT = "/pulp/"
+# Seconds after its last heartbeat an API process, content app or worker counts as gone.
 API_APP_TTL = 120
 CONTENT_APP_TTL = 30
 WORKER_TTL = 30
 
+# Threads the content app uses for database queries.
+CONTENT_DB_THREADS = 4
+# Cache path resolutions in the content app (invalidated through PostgreSQL LISTEN/NOTIFY).
+CONTENT_RESOLVE_CACHE = True
+# Entries the resolution cache holds per content-app process.
+CONTENT_RESOLVE_CACHE_SIZE = 20000
+# When set (e.g. "/pulp/media-internal/"), the content app answers with X-Accel-Redirect under
+# this internal nginx location and nginx sends the file's bytes.
+CONTENT_X_ACCEL_REDIRECT = None
+# Bytes of a streamed (on-demand) download kept in memory so a retried stream can replay them.
+CONTENT_STREAM_REPLAY_LIMIT = 32 * 1024 * 1024
+
+# Checksums computed and stored for every artifact; sha256 is required.
 ALLOWED_CONTENT_CHECKSUMS = ["sha224", "sha256", "sha384", "sha512"]
+# Server directories a sync or upload may read from (file:// remotes); empty allows none.
 ALLOWED_IMPORT_PATHS = []
+# Server directories exporters may write to; empty allows none.
 ALLOWED_EXPORT_PATHS = []
+# Minutes an orphaned content unit or artifact is kept before orphan cleanup may remove it.
 ORPHAN_PROTECTION_TIME = 24 * 60
+# Minutes a finished task is kept; older ones are removed by orphan cleanup. 0 keeps them forever.
 TASK_PROTECTION_TIME = 0
+# Minutes an unfinished upload is kept; older ones are removed by orphan cleanup. 0 keeps them.
 UPLOAD_PROTECTION_TIME = 0
+# Request header (as a WSGI environ name) the webserver sets to the authenticated user's name,
+# read by pulpcore.app.authentication.PulpRemoteUserAuthentication when that class is enabled.
 REMOTE_USER_ENVIRON_NAME = "REMOTE_USER"
+# Pulp's multi-tenancy switch; domains are not implemented, so it must stay off.
 DOMAIN_ENABLED = False
+# Pulp's Redis response cache for the content app; not implemented, so it must stay off.
 CACHE_ENABLED = False
+# Leave distributions protected by a content guard out of the content app's listings.
 HIDE_GUARDED_DISTRIBUTIONS = False
 
-# Tasking: rq + resource-manager by default, or PostgreSQL-only workers.
+# Tasking: rq + resource-manager by default, or PostgreSQL-only workers. USE_NEW_WORKER_TYPE is
+# Pulp's name for the same switch; either one wins when set.
 USE_NEW_WORKER_STYLE = False
 USE_NEW_WORKER_TYPE = None
 
@@ -118,6 +164,11 @@ TEMPLATES = [
     }
 ]
 
+# Who checks a user's credentials. For webserver authentication add
+# "django.contrib.auth.backends.RemoteUserBackend" here and
+# "pulpcore.app.authentication.PulpRemoteUserAuthentication" to REST_FRAMEWORK's
+# DEFAULT_AUTHENTICATION_CLASSES (see REMOTE_USER_ENVIRON_NAME).
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -192,6 +243,10 @@ LOGGING = {
 }
 
 # --- Overrides from settings.yaml and PULP_* environment -----------------------------------------
+from pulpcore.app.settings_check import dict_defaults, finalize  # noqa: E402
+
+_DICT_DEFAULTS = dict_defaults(globals())
+
 from dynaconf import DjangoDynaconf  # noqa: E402
 
 settings = DjangoDynaconf(
@@ -203,6 +258,4 @@ settings = DjangoDynaconf(
     LOAD_DOTENV_FOR_DYNACONF=False,
 )
 
-from pulpcore.app.settings_check import finalize  # noqa: E402
-
-finalize(sys.modules[__name__])
+finalize(sys.modules[__name__], _DICT_DEFAULTS)

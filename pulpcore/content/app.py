@@ -30,10 +30,6 @@ log = logging.getLogger("pulpcore.content")
 STATE = web.AppKey("pulp_content_state", object)
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 class ContentApp:
     """Everything one content-app process holds: DB threads, cache, flights, heartbeat."""
 
@@ -42,13 +38,11 @@ class ContentApp:
         if not self.prefix.endswith("/"):
             self.prefix += "/"
         self.media_root = settings.MEDIA_ROOT
-        self.db = DB(int(_setting("CONTENT_DB_THREADS", 4)))
-        self.cache = ResolutionCache(int(_setting("CONTENT_RESOLVE_CACHE_SIZE", 20000)))
-        self.use_cache = bool(_setting("CONTENT_RESOLVE_CACHE", True))
-        self.accel_prefix = _setting("CONTENT_X_ACCEL_REDIRECT", None) or None
-        self.ondemand = OnDemand(
-            self.db, replay_limit=int(_setting("CONTENT_STREAM_REPLAY_LIMIT", 32 * 1024 * 1024))
-        )
+        self.db = DB(settings.CONTENT_DB_THREADS)
+        self.cache = ResolutionCache(settings.CONTENT_RESOLVE_CACHE_SIZE)
+        self.use_cache = settings.CONTENT_RESOLVE_CACHE
+        self.accel_prefix = settings.CONTENT_X_ACCEL_REDIRECT
+        self.ondemand = OnDemand(self.db, replay_limit=settings.CONTENT_STREAM_REPLAY_LIMIT)
         self.heartbeat_enabled = heartbeat
         self.name = f"{os.getpid()}@{socket.gethostname()}"
         self._tasks: list[asyncio.Task] = []

@@ -22,7 +22,10 @@ from pulpcore.app.models import (
     PublishedArtifact,
     PublishedMetadata,
     RepositoryContent,
+    Task,
+    Upload,
 )
+from pulpcore.app.models.task import TASK_FINAL_STATES
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +81,34 @@ def orphan_cleanup(content_pks: list | None = None, orphan_protection_time: int 
             except OSError as exc:
                 log.warning("Could not remove orphan artifact file %s: %s", name, exc)
         pr.done = len(rows)
+    remove_stale_uploads(settings.UPLOAD_PROTECTION_TIME)
+    remove_old_tasks(settings.TASK_PROTECTION_TIME)
+
+
+def remove_stale_uploads(protection_minutes: float) -> int:
+    """Delete uploads (and their chunk files) older than UPLOAD_PROTECTION_TIME; 0 keeps all."""
+    if not protection_minutes:
+        return 0
+    from pulpcore.app.tasks.upload import delete_upload
+
+    cutoff = timezone.now() - timedelta(minutes=float(protection_minutes))
+    count = 0
+    for upload in Upload.objects.filter(pulp_created__lt=cutoff).iterator():
+        delete_upload(upload)
+        count += 1
+    return count
+
+
+def remove_old_tasks(protection_minutes: float) -> int:
+    """Delete tasks that finished more than TASK_PROTECTION_TIME minutes ago; 0 keeps all."""
+    if not protection_minutes:
+        return 0
+    from pulpcore.tasking.context import current_task
+
+    cutoff = timezone.now() - timedelta(minutes=float(protection_minutes))
+    qs = Task.objects.filter(state__in=TASK_FINAL_STATES, finished_at__lt=cutoff)
+    running = current_task()
+    if running is not None:
+        qs = qs.exclude(pk=running.pk)
+    _, per_model = qs.delete()
+    return per_model.get(Task._meta.label, 0)

@@ -242,7 +242,7 @@ def _listing(distro: Distro, prefix: str) -> tuple[Entry, ...] | None:
 def _root_listing(full: str) -> Resolution:
     """Outside any distribution: list the base paths below ``full`` (content root included)."""
     prefix = full + "/" if full else ""
-    hide_guarded = bool(getattr(settings, "HIDE_GUARDED_DISTRIBUTIONS", False))
+    hide_guarded = settings.HIDE_GUARDED_DISTRIBUTIONS
     rows = _fetch(
         BASE_PATHS_SQL, {"prefix": prefix, "plen": len(prefix), "hide_guarded": hide_guarded}
     )
