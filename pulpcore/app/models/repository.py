@@ -7,6 +7,7 @@ from django.db.models import F, Q
 
 from pulpcore.app.models.base import BaseModel, MasterModel
 from pulpcore.app.models.content import Content
+from pulpcore.app.models.fields import EncryptedTextField
 from pulpcore.app.queries import versions as version_queries
 from pulpcore.app.queries.sql import pk_subquery
 
@@ -25,13 +26,13 @@ class Remote(MasterModel):
     url = models.TextField()
     ca_cert = models.TextField(null=True)
     client_cert = models.TextField(null=True)
-    client_key = models.TextField(null=True)
+    client_key = EncryptedTextField(null=True)
     tls_validation = models.BooleanField(default=True)
     username = models.TextField(null=True)
-    password = models.TextField(null=True)
+    password = EncryptedTextField(null=True)
     proxy_url = models.TextField(null=True)
     proxy_username = models.TextField(null=True)
-    proxy_password = models.TextField(null=True)
+    proxy_password = EncryptedTextField(null=True)
     download_concurrency = models.PositiveIntegerField(null=True)
     max_retries = models.PositiveIntegerField(null=True)
     policy = models.TextField(choices=POLICY_CHOICES, default=IMMEDIATE)

@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from pulpcore.app.models.base import BaseModel
+from pulpcore.app.models.fields import EncryptedJSONField
 
 TASK_STATES = ("waiting", "skipped", "running", "completed", "failed", "canceled", "canceling")
 TASK_FINAL_STATES = ("skipped", "completed", "failed", "canceled")
@@ -42,8 +43,9 @@ class Task(BaseModel):
     started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
     error = models.JSONField(null=True)
-    args = models.JSONField(null=True)
-    kwargs = models.JSONField(null=True)
+    # Arguments are encrypted at rest: a remote update carries the new password in them.
+    enc_args = EncryptedJSONField(null=True)
+    enc_kwargs = EncryptedJSONField(null=True)
     worker = models.ForeignKey(Worker, null=True, related_name="tasks", on_delete=models.SET_NULL)
     parent_task = models.ForeignKey(
         "self", null=True, related_name="child_tasks", on_delete=models.SET_NULL
@@ -60,6 +62,23 @@ class Task(BaseModel):
 
     class Meta:
         indexes = [models.Index(fields=["pulp_created"])]
+
+    # ``args``/``kwargs`` read and write the encrypted fields (also as create() keywords).
+    @property
+    def args(self) -> list | None:
+        return self.enc_args
+
+    @args.setter
+    def args(self, value: list | None) -> None:
+        self.enc_args = value
+
+    @property
+    def kwargs(self) -> dict | None:
+        return self.enc_kwargs
+
+    @kwargs.setter
+    def kwargs(self, value: dict | None) -> None:
+        self.enc_kwargs = value
 
     @property
     def exclusive_resources(self) -> list[str]:
