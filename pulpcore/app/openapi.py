@@ -13,7 +13,8 @@ conventions exactly. Everything is computed from the viewsets, serializers and a
 * components: core serializers give ``X``/``XResponse``/``PatchedX``; serializers of plugin apps
   are prefixed with the app label (``file.FileRemote``, ``Patchedfile.FileRemote``).
 * every operation takes the ``X-Task-Diagnostics`` header, every GET ``fields`` and
-  ``exclude_fields``; prose (summaries, descriptions, examples) is left out.
+  ``exclude_fields``; drf-spectacular's prose (docstrings, help texts) is replaced by the
+  summaries and descriptions of ``openapi_docs`` (the contract check compares structure only).
 
 Query flags on ``docs/api.json``: ``?pk_path`` keeps concrete routes, ``?bindings`` uses bare
 action names as operationIds, ``?component=core,file`` limits the document to those apps.
@@ -42,6 +43,8 @@ from drf_spectacular.plumbing import (
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers, viewsets
+
+from pulpcore.app import openapi_docs
 
 # Private key that carries the href form of a path from AutoSchema to the generator.
 _HREF_MARKER = "x-pulp-href-path"
@@ -207,6 +210,9 @@ class PulpAutoSchema(AutoSchema):
             field = serializer.fields.get(name)
             if isinstance(field, serializers.IntegerField) and prop.get("type") == "integer":
                 _int64(prop)
+            help_text = getattr(field, "help_text", None)
+            if help_text:
+                prop[openapi_docs.HELP_MARKER] = str(help_text)
         return schema
 
     def _resolve_path_parameters(self, variables):
@@ -278,10 +284,26 @@ class PulpAutoSchema(AutoSchema):
         if href is not None:
             operation[_HREF_MARKER] = href
         operation["x-pulp-app-label"] = plugin_label_for(self.view) or "core"
+        self._stash_prose(operation)
         # ``?bindings``: the bare action, unless the operationId was set explicitly.
         derived = operation["operationId"] == self._derived_operation_id()
         operation[_BINDING_MARKER] = self._action_name() if derived else operation["operationId"]
         return operation
+
+    def _stash_prose(self, operation: dict) -> None:
+        """Our own summary/description texts, kept apart until docstring prose is removed."""
+        noun = openapi_docs.noun_for_view(self.view)
+        if noun is None:
+            noun = " ".join(self._endpoint_tokens()[-1:]).replace("-", " ") or None
+        is_task = "202" in operation.get("responses", {})
+        summary, description = openapi_docs.operation_text(
+            self._action_name(), self.method, noun, is_task
+        )
+        operation[openapi_docs.SUMMARY_MARKER] = summary
+        operation[openapi_docs.DESCRIPTION_MARKER] = description
+        operation[openapi_docs.NOUN_MARKER] = noun
+        for param in operation.get("parameters", []):
+            param[openapi_docs.DESCRIPTION_MARKER] = openapi_docs.parameter_text(param, noun)
 
 
 def _ordered_parameters(params: list[dict]) -> list[dict]:
@@ -369,6 +391,10 @@ class PulpSchemaGenerator(SchemaGenerator):
                     operation["operationId"] = binding
         schema["paths"] = strip_prose(schema["paths"])
         schema["components"] = strip_prose(schema.get("components", {}))
+        # Our own words replace the developers' docstrings (pulpcore/app/openapi_docs.py).
+        info["description"] = openapi_docs.INFO_DESCRIPTION
+        openapi_docs.apply_markers(schema["paths"])
+        openapi_docs.describe_components(schema["components"])
         for methods in schema["paths"].values():
             for operation in methods.values():
                 for response in operation.get("responses", {}).values():

@@ -66,9 +66,34 @@ def served_document(query: str = "", host: str = "localhost:24817") -> dict:
     return json.loads(response.content)
 
 
+_PROSE_KEYS = {"description", "summary"}
+
+
+def structure_only(node: Any, in_properties: bool = False, key: str = "") -> Any:
+    """The document without our prose (summaries, descriptions), which the contract lacks.
+
+    Names of properties (``Repository.description`` is a field) and the required empty
+    ``responses.*.description`` stay.
+    """
+    if isinstance(node, dict):
+        out = {}
+        for k, value in node.items():
+            if k in _PROSE_KEYS and not in_properties and not (k == "description" and key == "r"):
+                continue
+            child_key = "r" if key == "responses" else k
+            out[k] = structure_only(
+                value, in_properties=(k == "properties" and not in_properties), key=child_key
+            )
+        return out
+    if isinstance(node, list):
+        return [structure_only(item) for item in node]
+    return node
+
+
 @lru_cache(maxsize=1)
 def ours() -> dict:
-    return served_document()
+    """Our document as the contract compares it: structure only (see structure_only)."""
+    return structure_only(served_document())
 
 
 def operations(document: dict) -> dict[str, tuple[str, str, dict]]:

@@ -166,3 +166,32 @@ def test_non_ascii_password_works():
     token = base64.b64encode("zoë:pässwörd-✓".encode()).decode()
     r = Client().get(ARTIFACTS, headers={"Authorization": f"Basic {token}"})
     assert r.status_code == 200
+
+
+def test_webserver_authentication_reads_remote_user_environ_name(settings, alice):
+    """PulpRemoteUserAuthentication trusts the header named by REMOTE_USER_ENVIRON_NAME."""
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from pulpcore.app.authentication import PulpRemoteUserAuthentication
+
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.RemoteUserBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    settings.REMOTE_USER_ENVIRON_NAME = "HTTP_X_PULP_USER"
+    auth = PulpRemoteUserAuthentication()
+    request = Request(RequestFactory().get(ARTIFACTS, headers={"X-Pulp-User": "alice"}))
+    user, _ = auth.authenticate(request)
+    assert user.pk == alice.pk
+    # Another header, or none, authenticates nobody.
+    other = Request(RequestFactory().get(ARTIFACTS, headers={"Remote-User": "alice"}))
+    assert auth.authenticate(other) is None
+    settings.REMOTE_USER_ENVIRON_NAME = "HTTP_REMOTE_USER"
+    assert auth.authenticate(other)[0].pk == alice.pk
+
+
+def test_remote_user_header_is_ignored_unless_enabled(alice):
+    """By default a client's Remote-User header grants nothing (the class is opt-in)."""
+    resp = Client().get(ARTIFACTS, headers={"Remote-User": "alice"})
+    assert resp.status_code == 401

@@ -202,3 +202,50 @@ def test_orphan_cleanup_removes_unused_content_but_keeps_repository_content(clie
     assert set(Content.objects.values_list("pk", flat=True)) == {kept.pk, spared.pk}
     # the orphan's artifact went with it; the others' artifacts stay
     assert Artifact.objects.count() == 2
+
+
+def _age(model, pk, **minutes_by_field) -> None:
+    """Move timestamps into the past with SQL (auto_now fields ignore assignments)."""
+    now = timezone.now()
+    model.objects.filter(pk=pk).update(
+        **{f: now - timedelta(minutes=m) for f, m in minutes_by_field.items()}
+    )
+
+
+def test_upload_protection_time_removes_stale_uploads_in_orphan_cleanup(client, settings):
+    resp = client.post(f"{API}uploads/", {"size": 4}, "application/json")
+    old_href = resp.json()["pulp_href"]
+    assert put_chunk(client, old_href, b"ab", 0, 4).status_code == 200
+    old = Upload.objects.get()
+    chunk_path = os.path.join(settings.MEDIA_ROOT, old.chunks.get().file.name)
+    assert os.path.exists(chunk_path)
+    fresh_href = client.post(f"{API}uploads/", {"size": 4}, "application/json").json()["pulp_href"]
+    _age(Upload, old.pk, pulp_created=90)
+    cleanup = f"{API}orphans/cleanup/"
+    # 0 (the default) keeps every upload.
+    settings.UPLOAD_PROTECTION_TIME = 0
+    assert run_task_of(client.post(cleanup, {}, "application/json")).state == "completed"
+    assert Upload.objects.count() == 2
+    settings.UPLOAD_PROTECTION_TIME = 60
+    assert run_task_of(client.post(cleanup, {}, "application/json")).state == "completed"
+    assert client.get(old_href).status_code == 404
+    assert not os.path.exists(chunk_path)
+    assert client.get(fresh_href).status_code == 200
+
+
+def test_task_protection_time_removes_old_finished_tasks_in_orphan_cleanup(client, settings):
+    cleanup = f"{API}orphans/cleanup/"
+    first = run_task_of(client.post(cleanup, {}, "application/json"))
+    second = run_task_of(client.post(cleanup, {}, "application/json"))
+    waiting = Task.objects.create(name="x.y", state="waiting")
+    _age(Task, first.pk, finished_at=120)
+    _age(Task, waiting.pk, pulp_created=120)
+    settings.TASK_PROTECTION_TIME = 0
+    run_task_of(client.post(cleanup, {}, "application/json"))
+    assert Task.objects.filter(pk=first.pk).exists()
+    settings.TASK_PROTECTION_TIME = 60
+    third = run_task_of(client.post(cleanup, {}, "application/json"))
+    assert third.state == "completed", third.error
+    assert not Task.objects.filter(pk=first.pk).exists()
+    # Recent and unfinished tasks, and the cleanup task itself, stay.
+    assert Task.objects.filter(pk__in=[second.pk, waiting.pk, third.pk]).count() == 3
