@@ -232,3 +232,26 @@ def test_every_setting_read_is_declared():
     # SPECTACULAR_SETTINGS keys read through drf-spectacular's own settings object.
     read -= {"TITLE", "VERSION", "NON_FIELD_ERRORS_KEY"}
     assert read <= declared, sorted(read - declared)
+
+
+def test_make_start_adds_a_key_file_to_an_older_settings_yaml(tmp_path):
+    """A .run/settings.yaml made before encryption existed gets DB_ENCRYPTION_KEY on next start."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import stack as local_stack
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    old = tmp_path / "settings.yaml"
+    old.write_text("SECRET_KEY: 'kept'\n")
+    local_stack.settings_file(tmp_path)
+    text = old.read_text()
+    assert text.startswith("SECRET_KEY: 'kept'\n")
+    key = tmp_path / "database_fields.symmetric.key"
+    assert f"DB_ENCRYPTION_KEY: '{key}'" in text
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    from pulpcore.app.crypto import load_keys
+
+    assert len(load_keys(key)) == 1
+    before = key.read_text()
+    local_stack.settings_file(tmp_path)  # idempotent: the key is never replaced
+    assert key.read_text() == before and old.read_text().count("DB_ENCRYPTION_KEY") == 1
