@@ -218,6 +218,8 @@ def test_bad_key_file_is_one_line(tmp_path, case):
     for argv in (
         [sys.executable, "-m", "pulpcore.app.manage", "check"],
         [sys.executable, "-c", "import pulpcore.app.wsgi"],  # what gunicorn loads
+        [str(Path(sys.executable).parent / "pulpcore-worker")],
+        [str(Path(sys.executable).parent / "pulp-content"), "--bind", "127.0.0.1:0"],
     ):
         res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
         assert res.returncode != 0
