@@ -175,6 +175,8 @@ LOOKUPS = {
     "range": "lies between the two comma-separated values",
     "isnull": "is missing (true) or present (false)",
     "ne": "is not",
+    "regex": "matches the regular expression",
+    "iregex": "matches the regular expression, ignoring case",
 }
 
 PARAMETERS = {
@@ -203,6 +205,7 @@ PARAMETERS = {
     "reserved_resources__in": "Only tasks that reserved every one of these resources.",
     "shared_resources": "Only tasks that used this resource in shared mode.",
     "exclusive_resources": "Only tasks that held this resource exclusively.",
+    "remote": "Only objects that use this remote (its href).",
     "with_content": "Only repositories that hold this content unit in their latest version.",
     "latest_with_content": "Only repositories whose latest version holds this content unit.",
 }
