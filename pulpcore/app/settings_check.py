@@ -108,7 +108,10 @@ def _key_file(value: object) -> bool:
     try:
         load_keys(value)
     except KeyFileError as exc:
-        raise ValidationError(f"{exc}; create one with: openssl rand -base64 32 > {value}")
+        if "does not exist" in str(exc):
+            raise ValidationError(f"{exc}; create one with: openssl rand -base64 32 > {value}")
+        # Never suggest overwriting an existing file: its key may be what decrypts the data.
+        raise ValidationError(str(exc))
     return True
 
 
