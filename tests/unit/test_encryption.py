@@ -5,6 +5,7 @@ it; the key comes from the DB_ENCRYPTION_KEY file the test environment made.
 """
 
 import base64
+import importlib
 import json
 import logging
 import os
@@ -254,6 +255,12 @@ def _manage(db: str, *argv: str) -> None:
     assert res.returncode == 0, res.stderr
 
 
+# The migration just before ours, whatever number it has after rebases.
+PREVIOUS = importlib.import_module(
+    "pulpcore.app.migrations.0004_encrypted_secrets"
+).Migration.dependencies[0][1]
+
+
 def test_migration_encrypts_existing_rows():
     """Rows written in clear by the previous schema are tokens after ``migrate``, and back."""
     db = f"{testenv.PREFIX}_encmig"
@@ -261,7 +268,7 @@ def test_migration_encrypts_existing_rows():
         cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
         cur.execute(f'CREATE DATABASE "{db}"')
     try:
-        _manage(db, "migrate", "core", "0002", "--no-input", "-v0")
+        _manage(db, "migrate", "core", PREVIOUS, "--no-input", "-v0")
         with closing(_pg(db)) as conn, conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO core_remote (pulp_id, pulp_created, pulp_last_updated, pulp_type,"
@@ -291,8 +298,8 @@ def test_migration_encrypts_existing_rows():
             assert SECRETS["password"] not in enc_kwargs
             assert cipher.decrypt(enc_args.encode()) == b'["a"]'
             assert SECRETS["password"] in cipher.decrypt(enc_kwargs.encode()).decode()
-        # Reversible: back to 0002 gives the clear values again.
-        _manage(db, "migrate", "core", "0002", "--no-input", "-v0")
+        # Reversible: back to the previous migration gives the clear values again.
+        _manage(db, "migrate", "core", PREVIOUS, "--no-input", "-v0")
         with closing(_pg(db)) as conn, conn.cursor() as cur:
             cur.execute("SELECT password FROM core_remote")
             assert cur.fetchone()[0] == SECRETS["password"]

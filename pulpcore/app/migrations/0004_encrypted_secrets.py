@@ -91,7 +91,7 @@ def decrypt_task_args(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0002_contentartifact_relative_path_index"),
+        ("core", "0006_content_guards"),
     ]
 
     operations = [
