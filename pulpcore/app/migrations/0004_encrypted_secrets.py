@@ -91,7 +91,7 @@ def decrypt_task_args(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_content_guards"),
+        ("core", "0003_content_resolve_triggers"),
     ]
 
     operations = [
