@@ -32,6 +32,9 @@ class FileRemote(Remote):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_fileremote", "Can manage roles on file remotes"),
+        ]
 
 
 class FileRepository(Repository):
@@ -46,6 +49,12 @@ class FileRepository(Repository):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("modify_filerepository", "Can modify content of the repository"),
+            ("manage_roles_filerepository", "Can manage roles on file repositories"),
+            ("repair_filerepository", "Can repair repository versions"),
+            ("sync_filerepository", "Can start a sync task"),
+        ]
 
     def finalize_new_version(self, new_version) -> None:
         """One file per relative path: a newly added file replaces an older one at its path."""
@@ -80,6 +89,9 @@ class FilePublication(Publication):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_filepublication", "Can manage roles on file publications"),
+        ]
 
 
 class FileDistribution(Distribution):
@@ -89,3 +101,6 @@ class FileDistribution(Distribution):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_filedistribution", "Can manage roles on file distributions"),
+        ]

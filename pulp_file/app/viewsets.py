@@ -19,6 +19,7 @@ from pulp_file.app.serializers import (
     FileRemoteSerializer,
     FileRepositorySerializer,
 )
+from pulpcore.plugin.access_policy import RolesMixin, allow, object_policy, object_roles
 from pulpcore.plugin.models import RepositoryVersion
 from pulpcore.plugin.serializers import (
     AsyncOperationResponseSerializer,
@@ -43,14 +44,52 @@ class FileContentViewSet(ContentViewSet):
     queryset = FileContent.objects.all()
     serializer_class = FileContentSerializer
     filterset_class = FileContentFilter
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            allow(["list", "retrieve"]),
+            allow(
+                "create",
+                [
+                    "has_required_repo_perms_on_upload:file.modify_filerepository",
+                    "has_required_repo_perms_on_upload:file.view_filerepository",
+                    "has_upload_param_model_or_obj_perms:core.change_upload",
+                ],
+            ),
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
 
 
-class FileRepositoryViewSet(RepositoryViewSet):
+_REPO_VIEW = "has_model_or_obj_perms:file.view_filerepository"
+_REMOTE_VIEW = "has_remote_param_model_or_obj_perms:file.view_fileremote"
+
+
+class FileRepositoryViewSet(RolesMixin, RepositoryViewSet):
     """``repositories/file/file/``: file repositories, their sync and modify actions."""
 
     endpoint_name = "file"
     queryset = FileRepository.objects.all()
     serializer_class = FileRepositorySerializer
+    DEFAULT_ACCESS_POLICY = object_policy(
+        "file",
+        "filerepository",
+        create_condition=_REMOTE_VIEW,
+        extra=[
+            allow(
+                "sync",
+                ["has_model_or_obj_perms:file.sync_filerepository", _REMOTE_VIEW, _REPO_VIEW],
+            ),
+            allow(
+                "modify",
+                [
+                    "has_model_or_obj_perms:file.modify_filerepository",
+                    _REPO_VIEW,
+                    "has_base_version_param_model_or_obj_perms:file.view_filerepository",
+                ],
+            ),
+        ],
+    )
+    LOCKED_ROLES = object_roles("file", "filerepository", owner_extra=("modify", "sync", "repair"))
 
     @extend_schema(
         request=RepositorySyncURLSerializer, responses={202: AsyncOperationResponseSerializer}
@@ -83,22 +122,47 @@ class FileRepositoryVersionViewSet(RepositoryVersionViewSet):
     endpoint_name = "versions"
     parent_viewset = FileRepositoryViewSet
     queryset = RepositoryVersion.objects.all()
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            allow(
+                ["list", "retrieve"], "has_repository_model_or_obj_perms:file.view_filerepository"
+            ),
+            allow("destroy", "has_repository_model_or_obj_perms:file.delete_filerepository"),
+            allow("repair", "has_repository_model_or_obj_perms:file.repair_filerepository"),
+        ]
+    }
 
 
-class FileRemoteViewSet(RemoteViewSet):
+class FileRemoteViewSet(RolesMixin, RemoteViewSet):
     """``remotes/file/file/``."""
 
     endpoint_name = "file"
     queryset = FileRemote.objects.all()
     serializer_class = FileRemoteSerializer
+    DEFAULT_ACCESS_POLICY = object_policy("file", "fileremote")
+    LOCKED_ROLES = object_roles("file", "fileremote")
 
 
-class FilePublicationViewSet(PublicationViewSet):
+class FilePublicationViewSet(RolesMixin, PublicationViewSet):
     """``publications/file/file/``: publish the latest or a given version (202)."""
 
     endpoint_name = "file"
     queryset = FilePublication.objects.all()
     serializer_class = FilePublicationSerializer
+    DEFAULT_ACCESS_POLICY = object_policy(
+        "file",
+        "filepublication",
+        create_condition="has_repo_or_repo_ver_param_model_or_obj_perms:file.view_filerepository",
+    )
+    LOCKED_ROLES = {
+        "file.filepublication_creator": ["file.add_filepublication"],
+        "file.filepublication_owner": [
+            "file.view_filepublication",
+            "file.delete_filepublication",
+            "file.manage_roles_filepublication",
+        ],
+        "file.filepublication_viewer": ["file.view_filepublication"],
+    }
 
     @extend_schema(responses={202: AsyncOperationResponseSerializer})
     def create(self, request, *args, **kwargs):
@@ -111,9 +175,18 @@ class FilePublicationViewSet(PublicationViewSet):
         )
 
 
-class FileDistributionViewSet(DistributionViewSet):
+class FileDistributionViewSet(RolesMixin, DistributionViewSet):
     """``distributions/file/file/``."""
 
     endpoint_name = "file"
     queryset = FileDistribution.objects.all()
     serializer_class = FileDistributionSerializer
+    DEFAULT_ACCESS_POLICY = object_policy(
+        "file",
+        "filedistribution",
+        create_condition=[
+            "has_repo_attr_model_or_obj_perms:file.view_filerepository",
+            "has_publication_param_model_or_obj_perms:file.view_filepublication",
+        ],
+    )
+    LOCKED_ROLES = object_roles("file", "filedistribution")

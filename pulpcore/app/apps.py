@@ -34,3 +34,13 @@ class PulpAppConfig(PulpPluginAppConfig):
     version = "3.49.0"
     python_package_name = "pulpcore"
     default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        super().ready()
+        from django.db.models.signals import post_migrate, post_save
+
+        from pulpcore.app.access import hooks, sync
+
+        # Not bound to a sender: the receiver waits for the last Pulp app's signal itself.
+        post_migrate.connect(sync.post_migrate, dispatch_uid="pulp-rbac-sync")
+        post_save.connect(hooks.on_post_save, dispatch_uid="pulp-rbac-creation-hooks")

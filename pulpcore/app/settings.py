@@ -169,7 +169,16 @@ TEMPLATES = [
 # "pulpcore.app.authentication.PulpRemoteUserAuthentication" to REST_FRAMEWORK's
 # DEFAULT_AUTHENTICATION_CLASSES (see REMOTE_USER_ENVIRON_NAME).
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-AUTH_PASSWORD_VALIDATORS = []
+# Passwords set through users/ must pass these (as in Pulp's defaults).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -1,5 +1,6 @@
 """Core models. Plugins import them through :mod:`pulpcore.plugin.models`."""
 
+from pulpcore.app.models.access import AccessPolicy, Group, GroupRole, Role, UserRole
 from pulpcore.app.models.base import AppStatus, BaseModel, MasterModel
 from pulpcore.app.models.content import (
     CHECKSUM_NAMES,
@@ -42,6 +43,7 @@ from pulpcore.app.models.task import (
 from pulpcore.app.models.upload import Upload, UploadChunk
 
 __all__ = [
+    "AccessPolicy",
     "AppStatus",
     "Artifact",
     "ArtifactMismatch",
@@ -55,7 +57,9 @@ __all__ = [
     "HeaderContentGuard",
     "CreatedResource",
     "Distribution",
+    "Group",
     "GroupProgressReport",
+    "GroupRole",
     "MasterModel",
     "ProgressReport",
     "Publication",
@@ -66,6 +70,7 @@ __all__ = [
     "Repository",
     "RepositoryContent",
     "RepositoryVersion",
+    "Role",
     "TASK_FINAL_STATES",
     "TASK_INCOMPLETE_STATES",
     "TASK_STATES",
@@ -73,6 +78,7 @@ __all__ = [
     "TaskGroup",
     "Upload",
     "UploadChunk",
+    "UserRole",
     "Worker",
     "new_temp_path",
 ]

@@ -62,6 +62,7 @@ class Task(BaseModel):
 
     class Meta:
         indexes = [models.Index(fields=["pulp_created"])]
+        permissions = [("manage_roles_task", "Can manage role assignments on task")]
 
     # ``args``/``kwargs`` read and write the encrypted fields (also as create() keywords).
     @property

@@ -11,6 +11,9 @@ class Upload(BaseModel):
     size = models.BigIntegerField()
     completed = models.DateTimeField(null=True)
 
+    class Meta:
+        permissions = [("manage_roles_upload", "Can manage role assignments on upload")]
+
 
 class UploadChunk(BaseModel):
     """One received byte range of an Upload, stored as its own file."""

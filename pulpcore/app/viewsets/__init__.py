@@ -1,5 +1,15 @@
 """Core viewsets. Importing this module registers them for URL routing."""
 
+from pulpcore.app.viewsets.access import (  # noqa: F401, E402
+    AccessPolicyViewSet,
+    GroupRoleViewSet,
+    GroupUserViewSet,
+    GroupViewSet,
+    RolesMixin,
+    RoleViewSet,
+    UserRoleViewSet,
+    UserViewSet,
+)
 from pulpcore.app.viewsets.artifact import ArtifactFilter, ArtifactViewSet  # noqa: F401
 from pulpcore.app.viewsets.base import (  # noqa: F401
     REGISTRY,

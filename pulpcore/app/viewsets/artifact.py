@@ -8,6 +8,7 @@ from rest_framework import mixins, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.exceptions import Conflict
 from pulpcore.app.models import Artifact, ContentArtifact
 from pulpcore.app.serializers.artifact import ArtifactSerializer
@@ -28,6 +29,8 @@ class ArtifactViewSet(
     """Artifacts are created by a multipart upload and never changed afterwards."""
 
     endpoint_name = "artifacts"
+    DEFAULT_ACCESS_POLICY = access_defaults.ARTIFACTS
+    rbac_scope = access_defaults.scope_artifacts
     queryset = Artifact.objects.all().order_by("-pulp_created", "pk")
     serializer_class = ArtifactSerializer
     filterset_class = ArtifactFilter

@@ -9,6 +9,7 @@ from django.http import Http404
 from rest_framework import mixins, viewsets
 
 from pulpcore.app import util
+from pulpcore.app.access.policy import AccessPolicyFromDB, scope
 from pulpcore.app.models import MasterModel
 
 REGISTRY: list[type["NamedModelViewSet"]] = []
@@ -28,6 +29,11 @@ class NamedModelViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
     # False for list-only generic endpoints such as content/ that never own an href.
     owns_hrefs = True
+    # RBAC: the stored access policy of this viewset decides every request (superusers pass).
+    # ``DEFAULT_ACCESS_POLICY`` is the shipped policy, ``LOCKED_ROLES`` the roles shipped with it.
+    permission_classes = [AccessPolicyFromDB]
+    DEFAULT_ACCESS_POLICY: dict | None = None
+    LOCKED_ROLES: dict | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -88,10 +94,10 @@ class NamedModelViewSet(viewsets.GenericViewSet):
         for url_kwarg, orm_path in self.parent_lookup_kwargs.items():
             value = self.kwargs.get(url_kwarg)
             if value is not None:
-                if not util.is_uuid(value):
+                if not (util.is_uuid(value) or str(value).isdigit()):
                     raise Http404
                 qs = qs.filter(**{orm_path: value})
-        return qs
+        return scope(self, qs)
 
     def get_object(self):
         url_kwarg = self.lookup_url_kwarg or self.lookup_field
@@ -112,3 +118,8 @@ class ListOnlyViewSet(mixins.ListModelMixin, NamedModelViewSet):
     """Generic lists across all plugin types (``content/``, ``repositories/``, ...)."""
 
     owns_hrefs = False
+    # Everyone may list; each sees only the objects of each type they may view.
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [{"action": ["list"], "principal": "authenticated", "effect": "allow"}],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }

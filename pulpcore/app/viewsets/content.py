@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.parsers import FormParser, MultiPartParser
 
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.models import Content
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, with_artifacts
@@ -19,6 +20,8 @@ class ReadOnlyContentViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, N
 
     endpoint_name = "content"
     filterset_class = ContentFilter
+    DEFAULT_ACCESS_POLICY = access_defaults.CONTENT
+    rbac_scope = access_defaults.scope_content
 
     def get_queryset(self):
         return with_artifacts(super().get_queryset()).order_by("-pulp_created")
@@ -68,6 +71,7 @@ class ListContentViewSet(ListOnlyViewSet):
     queryset = Content.objects.all().order_by("-pulp_created")
     serializer_class = MultipleArtifactContentSerializer
     filterset_class = GenericContentFilter
+    rbac_scope = access_defaults.scope_content
 
     def get_queryset(self):
         return with_artifacts(super().get_queryset())

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from pulpcore.app import util
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.models import Content
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.viewsets.base import NamedModelViewSet
@@ -42,6 +43,7 @@ class OrphansCleanupViewSet(NamedModelViewSet):
     """Only the ``cleanup`` action; owns no hrefs."""
 
     endpoint_name = "orphans"
+    DEFAULT_ACCESS_POLICY = access_defaults.ORPHANS
     queryset = Content.objects.none()
     owns_hrefs = False
     serializer_class = OrphansCleanupSerializer

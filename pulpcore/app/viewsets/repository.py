@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from pulpcore.app import util
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.models import Remote, Repository, RepositoryVersion
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.repository import (
@@ -222,6 +223,7 @@ class ListRepositoryVersionViewSet(ListOnlyViewSet):
     """``repository_versions/``: every complete version of every repository."""
 
     endpoint_name = "repository_versions"
+    rbac_scope = access_defaults.scope_repository_versions
     queryset = RepositoryVersion.objects.filter(complete=True).order_by("-pulp_created")
     serializer_class = RepositoryVersionSerializer
     filterset_class = RepositoryVersionFilter

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from pulpcore.app import util
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.exceptions import Conflict
 from pulpcore.app.models import Task
 from pulpcore.app.models.task import TASK_FINAL_STATES
@@ -21,12 +22,14 @@ from pulpcore.app.serializers.task import (
     task_group_queryset,
     worker_queryset,
 )
+from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
 from pulpcore.app.viewsets.filters.task import TaskFilter, WorkerFilter
 
 
 # --- viewsets ------------------------------------------------------------------------------------
 class TaskViewSet(
+    RolesMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -35,6 +38,7 @@ class TaskViewSet(
     """Tasks: list/read, cancel (PATCH state=canceled), delete when finished, purge."""
 
     endpoint_name = "tasks"
+    DEFAULT_ACCESS_POLICY, LOCKED_ROLES = access_defaults.TASKS, access_defaults.TASK_ROLES
     queryset = (
         Task.objects.all()
         .select_related("worker", "parent_task", "task_group")
@@ -119,6 +123,7 @@ def cancel_task(task_id) -> Task:
 
 class TaskGroupViewSet(ReadOnlyNamedModelViewSet):
     endpoint_name = "task-groups"
+    DEFAULT_ACCESS_POLICY = access_defaults.TASK_GROUPS
     queryset = task_group_queryset().order_by("-pulp_created")
     serializer_class = TaskGroupSerializer
     filterset_class = None
@@ -126,6 +131,7 @@ class TaskGroupViewSet(ReadOnlyNamedModelViewSet):
 
 class WorkerViewSet(ReadOnlyNamedModelViewSet):
     endpoint_name = "workers"
+    DEFAULT_ACCESS_POLICY = access_defaults.WORKERS
     queryset = worker_queryset().filter(resource_manager=False).order_by("name")
     serializer_class = WorkerSerializer
     filterset_class = WorkerFilter

@@ -10,6 +10,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.models import Upload, UploadChunk
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.upload import (
@@ -19,12 +20,14 @@ from pulpcore.app.serializers.upload import (
     UploadSerializer,
     parse_content_range,
 )
+from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import NamedModelViewSet
 from pulpcore.app.viewsets.filters.upload import UploadFilter
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 
 
 class UploadViewSet(
+    RolesMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -34,6 +37,7 @@ class UploadViewSet(
     """Create an upload with its size, PUT chunks with Content-Range, then commit it."""
 
     endpoint_name = "uploads"
+    DEFAULT_ACCESS_POLICY, LOCKED_ROLES = access_defaults.UPLOADS, access_defaults.UPLOAD_ROLES
     queryset = Upload.objects.prefetch_related("chunks").order_by("-pulp_created")
     serializer_class = UploadSerializer
     filterset_class = UploadFilter
