@@ -156,3 +156,63 @@ def test_status_lists_the_online_workers_it_counts():
     assert len(body["online_workers"]) == 3
     assert all(w["current_task"] for w in body["online_workers"])
     assert len(body["online_content_apps"]) == 3
+
+
+# --- non-admin users: RBAC checks and queryset scoping ------------------------------------------
+def grant_object_roles(user) -> None:
+    """Object-level roles for ``user`` on every repository, remote and task (bulk, no API)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from pulp_file.app.models import FileRemote, FileRepository
+    from pulpcore.app.models import Role, UserRole
+
+    rows = []
+    for model, role in (
+        (FileRepository, "file.filerepository_viewer"),
+        (FileRemote, "file.fileremote_viewer"),
+        (Task, "core.task_viewer"),
+    ):
+        ct = ContentType.objects.get_for_model(model)
+        role_obj = Role.objects.get(name=role)
+        have = set(
+            UserRole.objects.filter(user=user, content_type=ct).values_list("object_id", flat=True)
+        )
+        rows += [
+            UserRole(user=user, role=role_obj, content_type=ct, object_id=str(pk))
+            for pk in model.objects.values_list("pk", flat=True)
+            if str(pk) not in have
+        ]
+    UserRole.objects.bulk_create(rows)
+
+
+# endpoint, factory, pin, model whose rows the scoped user must see all of. The admin pins above
+# plus the access policy, the user's effective permissions (one UNION query over user and group
+# roles) and, for artifacts, the content-type lookup of the scoping subquery.
+SCOPED_PINS = [
+    ("artifacts/", make_file_objects, 7, Artifact),
+    ("tasks/", make_tasks, 11, Task),
+    ("remotes/file/file/", make_file_objects, 6, None),
+]
+
+
+@pytest.mark.parametrize("endpoint,factory,pin,model", SCOPED_PINS, ids=[p[0] for p in SCOPED_PINS])
+def test_scoped_lists_do_not_grow_with_rows_or_roles(endpoint, factory, pin, model):
+    """A non-admin with object roles on many objects: permission checks and scoping cost a fixed
+    number of queries (policy, effective permissions, groups), never one per row or per role."""
+    user = get_user_model().objects.create_user("scoped", password="Scoped-Pass-123")
+    client = Client()
+    client.force_login(user)
+    url = f"{API}{endpoint}"
+    factory(2)
+    grant_object_roles(user)
+    few = count_queries(client, url)
+    factory(25)
+    grant_object_roles(user)
+    many = count_queries(client, url)
+    body = client.get(url).json()
+    from pulp_file.app.models import FileRemote
+
+    expected = (model or FileRemote).objects.count()
+    assert body["count"] == expected > 25, "the scoped user must see every object granted"
+    assert many == few, f"{endpoint}: {few} queries for 2 objects, {many} for 27"
+    assert many <= pin, f"{endpoint}: {many} queries, pinned at {pin}"

@@ -488,13 +488,39 @@ def test_admin_only_and_open_endpoints(people):
 
 
 def test_uploads_are_owned_by_their_creator(people):
-    users = people["users"]
-    assign_role("core.upload_creator", user=users["alice"])
     made = post(people["alice"], f"{API}uploads/", {"size": 10})
     assert made.status_code == 201, made.content
     href = made.json()["pulp_href"]
     assert people["alice"].get(href).status_code == 200
     assert people["carol"].get(href).status_code == 404
-    assert post(people["carol"], f"{API}uploads/", {"size": 10}).status_code == 403
+    carols = post(people["carol"], f"{API}uploads/", {"size": 10})
+    assert carols.status_code == 201
+    assert people["alice"].get(carols.json()["pulp_href"]).status_code == 404
+    assert people["alice"].get(f"{API}uploads/").json()["count"] == 1
     perms = people["alice"].get(f"{href}my_permissions/").json()["permissions"]
     assert "core.delete_upload" in perms
+
+
+def test_content_upload_and_publication_conditions(people, shared):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    users = people["users"]
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    repo = shared["repo"]["pulp_href"]
+    files = f"{API}content/file/files/"
+
+    def upload(client, **extra):
+        data = {"file": SimpleUploadedFile("a.txt", b"hello rbac"), "relative_path": "a.txt"}
+        return client.post(files, {**data, **extra})
+
+    # has_required_repo_perms_on_upload: a non-admin must upload into a repository they modify.
+    assert upload(alice).status_code == 403
+    assert upload(bob, repository=repo).status_code == 403
+    assert upload(alice, repository=repo).status_code == 202
+    # has_repo_or_repo_ver_param_model_or_obj_perms: publishing needs view rights on the repo.
+    for user in ("bob", "carol"):
+        assign_role("file.filepublication_creator", user=users[user])
+    pubs = f"{API}publications/file/file/"
+    assert post(carol, pubs, {"repository": repo}).status_code == 403
+    assert post(bob, pubs, {"repository": repo}).status_code == 202
+    assert post(bob, pubs, {"repository_version": f"{repo}versions/0/"}).status_code == 202

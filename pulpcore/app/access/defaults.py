@@ -113,7 +113,7 @@ WORKERS = {"statements": [allow(["list", "retrieve"])]}
 UPLOADS = {
     "statements": [
         allow(["list", "my_permissions"]),
-        allow("create", "has_model_perms:core.add_upload"),
+        allow("create"),
         allow(["retrieve"], "has_model_or_obj_perms:core.view_upload"),
         allow(["update", "commit"], "has_model_or_obj_perms:core.change_upload"),
         allow("destroy", "has_model_or_obj_perms:core.delete_upload"),
@@ -126,7 +126,6 @@ UPLOADS = {
     "queryset_scoping": SCOPED,
 }
 UPLOAD_ROLES = {
-    "core.upload_creator": ["core.add_upload"],
     "core.upload_owner": [
         "core.view_upload",
         "core.change_upload",
