@@ -10,6 +10,7 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 
 from tests.fixtures import FixtureServer, make_file_fixture
 from tests.stack import BIN
@@ -58,7 +59,7 @@ def refused(stack, user: str, *args: str) -> str:
 def people(stack):
     suffix = uuid.uuid4().hex[:6]
     names = {}
-    for user in PASSWORDS:
+    for user in list(PASSWORDS):
         login = f"{user}-{suffix}"
         names[user] = login
         PASSWORDS[login] = PASSWORDS[user]
@@ -69,7 +70,8 @@ def people(stack):
     for user, login in names.items():
         made = admin(stack, "user", "create", "--username", login, "--password", PASSWORDS[user])
         assert made["username"] == login and "password" not in made
-    for role in ("file.filerepository_creator", "file.fileremote_creator"):
+    creators = ("filerepository", "fileremote", "filepublication", "filedistribution")
+    for role in (f"file.{model}_creator" for model in creators):
         admin(stack, "user", "role-assignment", "add", "--username", names["alice"],
               "--role", role, "--object", "")  # fmt: skip
     admin(stack, "group", "create", "--name", f"readers-{suffix}")
@@ -91,8 +93,6 @@ def test_three_users(stack, workers, people, tmp_path):
     shown = out(as_user(stack, alice, "file", "repository", "show", "--name", repo))
     assert shown["latest_version_href"].endswith("/versions/1/")
     as_user(stack, alice, "file", "publication", "create", "--repository", repo)
-    admin(stack, "user", "role-assignment", "add", "--username", alice,
-          "--role", "file.filedistribution_creator", "--object", "")  # fmt: skip
     as_user(stack, alice, "file", "distribution", "create", "--name", dist,
             "--base-path", dist, "--repository", repo)  # fmt: skip
     assert (
@@ -110,13 +110,23 @@ def test_three_users(stack, workers, people, tmp_path):
     listed = out(as_user(stack, bob, "file", "repository", "list"))
     assert [r["name"] for r in listed] == [repo]
     assert out(as_user(stack, bob, "file", "repository", "show", "--name", repo))["name"] == repo
+    # pulp-glue reports a 403 as "not authorized"; bob can't even see the remote to sync with.
     for args in (
         ("file", "repository", "update", "--name", repo, "--description", "bob was here"),
-        ("file", "repository", "sync", "--name", repo, "--remote", remote),
         ("file", "repository", "destroy", "--name", repo),
     ):
-        text = refused(stack, bob, *args)
-        assert "403" in text or "permission" in text.lower() or "not found" in text.lower(), text
+        assert "not authorized" in refused(stack, bob, *args)
+    text = refused(stack, bob, "file", "repository", "sync", "--name", repo, "--remote", remote)
+    assert "could not find file remote" in text.lower(), text
+    # Over HTTP, with the remote's href: the sync itself is refused.
+    remote_href = admin(stack, "file", "remote", "show", "--name", remote)["pulp_href"]
+    r = requests.post(
+        stack.url(f"{repo_href}sync/"),
+        json={"remote": remote_href},
+        auth=(bob, PASSWORDS[bob]),
+        timeout=30,
+    )
+    assert r.status_code == 403, r.text
     assert out(as_user(stack, bob, "file", "remote", "list")) == []
 
     # carol holds nothing: empty lists, and alice's objects don't exist for her.
@@ -188,9 +198,10 @@ def test_roles_and_access_policies(stack, people):
         admin(stack, "access-policy", "show", "--viewset-name", "remotes/file/file")["customized"]
         is False
     )
-    updated = admin(stack, "access-policy", "update", "--viewset-name", "remotes/file/file",
-                    "--statements", statements)  # fmt: skip
-    assert updated["customized"] is True
+    stack.pulp("access-policy", "update", "--viewset-name", "remotes/file/file",
+               "--statements", statements)  # fmt: skip
+    updated = admin(stack, "access-policy", "show", "--viewset-name", "remotes/file/file")
+    assert updated["customized"] is True and updated["statements"] == json.loads(statements)
     as_user(stack, carol, "file", "remote", "list")
     reset = admin(stack, "access-policy", "reset", "--viewset-name", "remotes/file/file")
     assert reset["customized"] is False and reset["statements"] == policy["statements"]
