@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Model, Q, QuerySet
 from pyparsing import OpAssoc, ParseException, infix_notation
-from rest_access_policy import AccessPolicy
+from rest_access_policy import AccessPolicy, AccessPolicyException
 from rest_access_policy.parsing import BoolAnd, BoolNot, BoolOperand, BoolOr
 
 from pulpcore.app import util
@@ -88,7 +88,13 @@ class AccessPolicyFromDB(AccessPolicy):
 
     # --- condition plumbing ----------------------------------------------------------------------
     def knows_condition(self, name: str) -> bool:
-        return callable(getattr(self, name, None)) and not name.startswith("_")
+        """Conditions are the ``has_*``/``is_*`` methods below (nothing else may be named)."""
+        return name.startswith(("has_", "is_")) and callable(getattr(self, name, None))
+
+    def _get_condition_method(self, method_name: str):
+        if not self.knows_condition(method_name):
+            raise AccessPolicyException(f"Unknown access policy condition {method_name!r}.")
+        return getattr(self, method_name)
 
     def expression_problem(self, expression: str) -> str | None:
         """Why a ``condition_expression`` can't be evaluated, or None."""
@@ -239,11 +245,6 @@ class AccessPolicyFromDB(AccessPolicy):
     def is_task_owner(self, request, view, action) -> bool:
         task = _obj(view)
         return task.created_by_id is not None and task.created_by_id == request.user.pk
-
-    # --- queryset scoping ------------------------------------------------------------------------
-    @classmethod
-    def scope_queryset(cls, request, qs):  # drf-access-policy's hook; not used directly
-        return qs
 
 
 def _parent_object(view):
