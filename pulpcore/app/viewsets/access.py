@@ -26,7 +26,7 @@ from rest_framework.viewsets import ModelViewSet
 
 from pulpcore.app.access.perms import effective_permissions, forget
 from pulpcore.app.access.sync import default_policies, default_policy_fields
-from pulpcore.app.filters import BaseFilterSet
+from pulpcore.app.filters import BaseFilterSet, CharInFilter, RegexFilter, ordering_filter
 from pulpcore.app.models import AccessPolicy, Group, GroupRole, Role, UserRole
 from pulpcore.app.serializers.access import (
     AccessPolicySerializer,
@@ -41,11 +41,6 @@ from pulpcore.app.serializers.access import (
     UserSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
-from pulpcore.app.viewsets.filtersets import (
-    CharInFilter,
-    RegexFilter,
-    ordering_filter,
-)
 
 User = get_user_model()
 

@@ -5,7 +5,7 @@ import uuid
 
 from django.core.files.base import File
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -26,6 +26,11 @@ from pulpcore.app.viewsets.filters.upload import UploadFilter
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 
 
+@extend_schema_view(
+    # Pulp documents these two bodies as Upload (a quirk of its schema the clients rely on).
+    add_role=extend_schema(request=UploadSerializer),
+    remove_role=extend_schema(request=UploadSerializer),
+)
 class UploadViewSet(
     RolesMixin,
     mixins.CreateModelMixin,
