@@ -8,7 +8,7 @@ To put an object endpoint under RBAC (as pulp_file's viewsets do):
   ``list_roles`` and ``my_permissions``;
 * set ``DEFAULT_ACCESS_POLICY`` (``object_policy(app_label, model)`` is the usual one: list for
   everyone with queryset scoping, the rest by model or object permission, creator made owner)
-  and ``LOCKED_ROLES`` (``object_roles(app_label, model)`` gives ``<model>_creator/_owner/_viewer``).
+  and ``LOCKED_ROLES`` (``object_roles(app_label, model)``: ``<model>_creator/_owner/_viewer``).
 
 ``migrate`` stores the policy and the roles; nothing else needs registering.
 """
