@@ -524,3 +524,30 @@ def test_content_upload_and_publication_conditions(people, shared):
     assert post(carol, pubs, {"repository": repo}).status_code == 403
     assert post(bob, pubs, {"repository": repo}).status_code == 202
     assert post(bob, pubs, {"repository_version": f"{repo}versions/0/"}).status_code == 202
+
+
+def test_content_guard_role_actions(people):
+    """Header guards: creator becomes owner; role actions; others see nothing."""
+    users = people["users"]
+    assign_role("core.headercontentguard_creator", user=users["alice"])
+    url = f"{API}contentguards/core/header/"
+    made = post(people["alice"], url, {"name": "g1", "header_name": "X-K", "header_value": "v"})
+    assert made.status_code == 201, made.content
+    href = made.json()["pulp_href"]
+    assert (
+        post(
+            people["carol"], url, {"name": "g2", "header_name": "X", "header_value": "v"}
+        ).status_code
+        == 403
+    )
+    assert people["carol"].get(href).status_code == 404
+    assert people["carol"].get(f"{API}contentguards/").json()["count"] == 0
+    body = {"role": "core.headercontentguard_viewer", "users": ["carol"]}
+    assert post(people["alice"], f"{href}add_role/", body).status_code == 201
+    assert people["carol"].get(href).status_code == 200
+    assert people["carol"].get(f"{API}contentguards/").json()["count"] == 1
+    perms = people["carol"].get(f"{href}my_permissions/").json()["permissions"]
+    assert perms == ["core.view_headercontentguard"]
+    assert patch(people["carol"], href, {"header_value": "w"}).status_code == 403
+    roles = people["alice"].get(f"{href}list_roles/").json()["roles"]
+    assert {"role": "core.headercontentguard_owner", "users": ["alice"], "groups": []} in roles

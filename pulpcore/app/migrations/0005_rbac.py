@@ -101,4 +101,16 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('user', 'role', 'content_type', 'object_id'), name='core_userrole_unique', nulls_distinct=False)],
             },
         ),
+        migrations.AlterModelOptions(
+            name='compositecontentguard',
+            options={'default_related_name': '%(app_label)s_%(model_name)s', 'permissions': [('manage_roles_compositecontentguard', 'Can manage roles on composite guards')]},
+        ),
+        migrations.AlterModelOptions(
+            name='contentredirectcontentguard',
+            options={'default_related_name': '%(app_label)s_%(model_name)s', 'permissions': [('manage_roles_contentredirectcontentguard', 'Can manage roles on content redirect guards')]},
+        ),
+        migrations.AlterModelOptions(
+            name='headercontentguard',
+            options={'default_related_name': '%(app_label)s_%(model_name)s', 'permissions': [('manage_roles_headercontentguard', 'Can manage roles on header guards')]},
+        ),
     ]

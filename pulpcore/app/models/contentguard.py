@@ -101,6 +101,7 @@ class HeaderContentGuard(ContentGuard):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [("manage_roles_headercontentguard", "Can manage roles on header guards")]
 
 
 # --- composite ------------------------------------------------------------------------------------
@@ -139,6 +140,9 @@ class CompositeContentGuard(ContentGuard):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_compositecontentguard", "Can manage roles on composite guards")
+        ]
 
 
 # --- signed redirects -----------------------------------------------------------------------------
@@ -197,3 +201,9 @@ class ContentRedirectContentGuard(ContentGuard):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            (
+                "manage_roles_contentredirectcontentguard",
+                "Can manage roles on content redirect guards",
+            )
+        ]

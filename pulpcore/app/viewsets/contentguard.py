@@ -2,6 +2,7 @@
 
 from rest_framework import mixins
 
+from pulpcore.app.access.defaults import object_policy, object_roles
 from pulpcore.app.models import (
     CompositeContentGuard,
     ContentGuard,
@@ -14,6 +15,7 @@ from pulpcore.app.serializers.contentguard import (
     ContentRedirectContentGuardSerializer,
     HeaderContentGuardSerializer,
 )
+from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
 from pulpcore.app.viewsets.filters.publication import (
     ContentGuardFilter,
@@ -48,15 +50,17 @@ class ListContentGuardViewSet(ListOnlyViewSet):
     filterset_class = GenericContentGuardFilter
 
 
-class HeaderContentGuardViewSet(ContentGuardViewSet):
+class HeaderContentGuardViewSet(RolesMixin, ContentGuardViewSet):
     """``contentguards/core/header/``."""
 
     endpoint_name = "header"
     queryset = HeaderContentGuard.objects.all().order_by("-pulp_created")
     serializer_class = HeaderContentGuardSerializer
+    DEFAULT_ACCESS_POLICY = object_policy("core", "headercontentguard")
+    LOCKED_ROLES = object_roles("core", "headercontentguard")
 
 
-class CompositeContentGuardViewSet(ContentGuardViewSet):
+class CompositeContentGuardViewSet(RolesMixin, ContentGuardViewSet):
     """``contentguards/core/composite/``."""
 
     endpoint_name = "composite"
@@ -64,11 +68,15 @@ class CompositeContentGuardViewSet(ContentGuardViewSet):
         CompositeContentGuard.objects.all().order_by("-pulp_created").prefetch_related("guards")
     )
     serializer_class = CompositeContentGuardSerializer
+    DEFAULT_ACCESS_POLICY = object_policy("core", "compositecontentguard")
+    LOCKED_ROLES = object_roles("core", "compositecontentguard")
 
 
-class ContentRedirectContentGuardViewSet(ContentGuardViewSet):
+class ContentRedirectContentGuardViewSet(RolesMixin, ContentGuardViewSet):
     """``contentguards/core/content_redirect/``."""
 
     endpoint_name = "content_redirect"
     queryset = ContentRedirectContentGuard.objects.all().order_by("-pulp_created")
     serializer_class = ContentRedirectContentGuardSerializer
+    DEFAULT_ACCESS_POLICY = object_policy("core", "contentredirectcontentguard")
+    LOCKED_ROLES = object_roles("core", "contentredirectcontentguard")
