@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('core', '0003_content_resolve_triggers'),
+        ('core', '0004_encrypted_secrets'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
