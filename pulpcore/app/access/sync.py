@@ -88,4 +88,10 @@ def post_migrate(sender, app_config=None, using="default", plan=None, **kwargs) 
         return
     if not global_apps.is_installed("django.contrib.auth"):
         return
+    from django.db import connections
+
+    # A partial ``migrate core <earlier>`` stops before the RBAC tables exist: nothing to sync.
+    tables = set(connections[using].introspection.table_names())
+    if not {"core_role", "core_accesspolicy", "core_userrole"} <= tables:
+        return
     sync_all(using)
