@@ -187,5 +187,5 @@ def test_reset_admin_password_command(stack):
         res = stack.manage("reset-admin-password", "--password", "x", "--random", check=False)
         assert res.returncode != 0 and "not allowed with argument" in res.stderr
     finally:
-        stack.manage("reset-admin-password", "--password", original)
+        stack.manage("reset-admin-password", f"--password={original}")
     assert requests.get(url, auth=("admin", original), timeout=30).status_code == 200
