@@ -60,6 +60,11 @@ install_venv() {
       "$MOL_VENV/bin/pip" install -q ansible==12.3.0 ansible-core==2.19.14 molecule==26.10.0 \
         ansible-lint==26.10.1 || return 1
   fi
+  # The collections the roles use, pinned in requirements.yml (the ansible package bundles these
+  # versions, so this is a no-op offline; a differing pin is fetched from Galaxy).
+  log "ansible-galaxy collection install -r requirements.yml"
+  PATH=$MOL_VENV/bin:$PATH "$MOL_VENV/bin/ansible-galaxy" collection install \
+    -r "$REPO/requirements.yml" || return 1
 }
 
 build_template() {
