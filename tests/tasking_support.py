@@ -35,3 +35,10 @@ def noop() -> None:
 
 def fail_with(message: str) -> None:
     raise RuntimeError(message)
+
+
+def raise_bare(exception_path: str) -> None:
+    """Raise an exception class without a message (as Django's EmptyResultSet is raised)."""
+    from django.utils.module_loading import import_string
+
+    raise import_string(exception_path)()

@@ -29,11 +29,11 @@ from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
     ContentViewSet,
     DistributionViewSet,
+    OperationPostponedResponse,
     PublicationViewSet,
     RemoteViewSet,
     RepositoryVersionViewSet,
     RepositoryViewSet,
-    task_response,
 )
 
 
@@ -113,7 +113,7 @@ class FileRepositoryViewSet(RolesMixin, RepositoryViewSet):
                 "mirror": serializer.validated_data["mirror"],
             },
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
 
 class FileRepositoryVersionViewSet(RepositoryVersionViewSet):

@@ -1,11 +1,19 @@
-"""Hashing helpers: every allowed checksum computed in a single pass over the bytes."""
+"""Leaf helpers for files on disk: checksum names, single-pass hashing and fresh temp files.
+
+Shared by the models, the upload path, the download package and the content app; it imports no
+model, so ``pulpcore.download`` can use it without loading the ORM.
+"""
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Iterable
 
 from django.conf import settings
 
 CHUNK = 1024 * 1024
+# Every checksum an Artifact can carry (ALLOWED_CONTENT_CHECKSUMS picks the ones computed).
+CHECKSUM_NAMES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
 
 class MultiHasher:
@@ -32,3 +40,11 @@ def hash_file(path: str) -> tuple[dict[str, str], int]:
         while chunk := fp.read(CHUNK):
             hasher.update(chunk)
     return hasher.digests(), hasher.size
+
+
+def new_temp_path(suffix: str = "") -> str:
+    """A fresh file in WORKING_DIRECTORY (same filesystem as MEDIA_ROOT: moves are cheap)."""
+    os.makedirs(settings.WORKING_DIRECTORY, exist_ok=True)
+    fd, path = tempfile.mkstemp(dir=settings.WORKING_DIRECTORY, suffix=suffix)
+    os.close(fd)
+    return path

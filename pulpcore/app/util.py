@@ -56,10 +56,6 @@ def get_url(obj) -> str:
     return f"{api_root()}{viewset.url_prefix()}/{obj.pk}/"
 
 
-def get_view_name_for_model(model) -> str:
-    return VIEWSET_FOR_MODEL[model].url_prefix()
-
-
 def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
     """Return the object an href points at; raise HrefError if it is malformed or wrong type.
 

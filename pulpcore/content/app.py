@@ -4,7 +4,6 @@ import asyncio
 import logging
 import os
 import socket
-from datetime import timedelta
 
 from aiohttp import web
 from django.conf import settings
@@ -282,7 +281,3 @@ def make_app(heartbeat: bool = True) -> web.Application:
     app.on_cleanup.append(state.cleanup)
     app.router.add_route("*", r"/{tail:[\s\S]*}", state.handle)
     return app
-
-
-def status_ttl() -> timedelta:
-    return timedelta(seconds=settings.CONTENT_APP_TTL)

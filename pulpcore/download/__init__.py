@@ -11,7 +11,7 @@ from pulpcore.download.base import (
 )
 from pulpcore.download.factory import DownloaderFactory, build_ssl_context, remote_headers
 from pulpcore.download.file import FileDownloader
-from pulpcore.download.http import HttpDownloader, HttpStatusError, RateLimiter
+from pulpcore.download.http import HttpDownloader, HttpStatusError, rate_limiter
 
 __all__ = [
     "BaseDownloader",
@@ -23,9 +23,9 @@ __all__ = [
     "FileDownloader",
     "HttpDownloader",
     "HttpStatusError",
-    "RateLimiter",
     "SizeValidationError",
     "UnsupportedDigestError",
     "build_ssl_context",
+    "rate_limiter",
     "remote_headers",
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from pulpcore.app.models.content import CHECKSUM_NAMES
+from pulpcore.app.files import CHECKSUM_NAMES
 
 ChunkCallback = Callable[[bytes], Awaitable[None]]
 _READY_DIRS: set[str] = set()
@@ -189,7 +189,3 @@ class BaseDownloader:
         except BaseException:
             self._discard()
             raise
-
-    @property
-    def artifact_attributes_so_far(self) -> dict:
-        return {"size": self._size}

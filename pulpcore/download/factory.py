@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from pulpcore.app.models.content import new_temp_path
+from pulpcore.app.files import new_temp_path
 from pulpcore.download.base import BaseDownloader, ChunkCallback
 from pulpcore.download.file import FileDownloader
-from pulpcore.download.http import HttpDownloader, RateLimiter
+from pulpcore.download.http import HttpDownloader, rate_limiter
 
 USER_AGENT = "pulpcore/3.49 (aiohttp)"
 
@@ -77,7 +77,7 @@ class DownloaderFactory:
             retries if retries is not None else getattr(remote, "DEFAULT_MAX_RETRIES", 3)
         )
         rate = getattr(remote, "rate_limit", None)
-        self.rate_limiter = RateLimiter(rate) if rate else None
+        self.rate_limiter = rate_limiter(rate) if rate else None
         self.headers = {"User-Agent": USER_AGENT, **remote_headers(remote)}
         username = getattr(remote, "username", None)
         password = getattr(remote, "password", None)

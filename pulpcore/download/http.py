@@ -1,11 +1,11 @@
 """HTTP(S) downloads over a shared aiohttp session, with retries, rate limiting and concurrency."""
 
 import asyncio
-import base64
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 import aiohttp
+import backoff
+from aiolimiter import AsyncLimiter
 
 from pulpcore.download.base import BaseDownloader, ChunkCallback, DownloadError
 
@@ -25,25 +25,29 @@ class HttpStatusError(DownloadError):
         super().__init__(url, message + ".")
 
 
-def basic_auth_header(username: str, password: str) -> str:
-    """The value of an HTTP Basic ``Authorization`` header."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
+def rate_limiter(rate: float) -> AsyncLimiter:
+    """At most ``rate`` request starts per second, spaced evenly (no burst): one per 1/rate s.
+
+    An ``aiolimiter`` bucket of capacity one, shared by all downloaders of a factory.
+    """
+    return AsyncLimiter(1, 1.0 / rate)
 
 
-class RateLimiter:
-    """Spaces request starts so that at most ``rate`` begin per second (shared by a factory)."""
+def retry_waits(base: float = BACKOFF_BASE, cap: float = BACKOFF_MAX) -> Generator:
+    """Our retry policy as a ``backoff`` wait generator: ``base`` doubling up to ``cap``, and never
+    shorter than a server's ``Retry-After`` (itself capped). backoff sends each exception in."""
+    exc = yield
+    attempt = 0
+    while True:
+        delay = min(base * 2**attempt, cap)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            delay = min(max(delay, retry_after), cap)
+        attempt += 1
+        exc = yield delay
 
-    def __init__(self, rate: float):
-        self.interval = 1.0 / rate
-        self._next = 0.0
 
-    async def acquire(self) -> None:
-        now = time.monotonic()
-        start = max(now, self._next)
-        self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
+RETRYABLE_ERRORS = (TimeoutError, aiohttp.ClientError)
 
 
 class HttpDownloader(BaseDownloader):
@@ -70,7 +74,7 @@ class HttpDownloader(BaseDownloader):
         proxy_auth: tuple[str, str] | None = None,
         headers: dict | None = None,
         semaphore: asyncio.Semaphore | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: AsyncLimiter | None = None,
         max_retries: int = 0,
         retry_statuses: Iterable[int] = RETRYABLE_STATUSES,
     ):
@@ -78,11 +82,14 @@ class HttpDownloader(BaseDownloader):
         self.session = session
         self.proxy = proxy
         self.headers = dict(headers or {})
+        # aiohttp encodes the credentials (encode_basic_auth: what it recommends over the
+        # deprecated BasicAuth/auth=); the remote's username wins over a custom Authorization.
         if auth is not None:
-            self.headers["Authorization"] = basic_auth_header(*auth)
+            self.headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
+            self.headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
         self.proxy_headers = None
         if proxy and proxy_auth:
-            value = basic_auth_header(*proxy_auth)
+            value = aiohttp.encode_basic_auth(*proxy_auth)
             if url.lower().startswith("https:"):
                 self.proxy_headers = {"Proxy-Authorization": value}  # sent with CONNECT
             else:
@@ -93,28 +100,33 @@ class HttpDownloader(BaseDownloader):
         self.retry_statuses = frozenset(retry_statuses)
         self.attempts = 0
 
-    async def _run(self) -> dict:
-        attempt = 0
-        while True:
-            attempt += 1
-            self.attempts = attempt
-            try:
-                if self.semaphore is not None:
-                    async with self.semaphore:
-                        return await self._attempt()
+    def _give_up(self, exc: Exception) -> bool:
+        """Not worth another attempt: a permanent status, or bytes already went to the reader."""
+        if self.chunks_delivered:
+            return True
+        return isinstance(exc, HttpStatusError) and exc.status not in self.retry_statuses
+
+    async def _limited_attempt(self) -> dict:
+        self.attempts += 1
+        if self.semaphore is not None:
+            async with self.semaphore:
                 return await self._attempt()
-            except (TimeoutError, HttpStatusError, aiohttp.ClientError) as exc:
-                retryable = not isinstance(exc, HttpStatusError) or (
-                    exc.status in self.retry_statuses
-                )
-                if not retryable or attempt > self.max_retries or self.chunks_delivered:
-                    raise self._readable(exc) from exc
-                delay = min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
-                retry_after = getattr(exc, "retry_after", None)
-                if retry_after is not None:
-                    delay = min(max(delay, retry_after), BACKOFF_MAX)
-                self._discard()
-                await asyncio.sleep(delay)
+        return await self._attempt()
+
+    async def _run(self) -> dict:
+        attempt = backoff.on_exception(
+            retry_waits,
+            (*RETRYABLE_ERRORS, HttpStatusError),
+            max_tries=self.max_retries + 1,
+            giveup=self._give_up,
+            on_backoff=lambda details: self._discard(),
+            jitter=None,
+            logger=None,
+        )(self._limited_attempt)
+        try:
+            return await attempt()
+        except (*RETRYABLE_ERRORS, HttpStatusError) as exc:
+            raise self._readable(exc) from exc
 
     def _readable(self, exc: Exception) -> DownloadError:
         if isinstance(exc, DownloadError):

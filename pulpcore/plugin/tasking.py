@@ -3,7 +3,7 @@
 from pulpcore.app.tasks.base import general_create, general_delete, general_update
 from pulpcore.tasking.context import current_task, record_created
 from pulpcore.tasking.dispatch import dispatch
-from pulpcore.tasking.runner import TaskCanceled
+from pulpcore.tasking.exceptions import TaskCanceled
 
 __all__ = [
     "TaskCanceled",

@@ -20,5 +20,4 @@ from pulpcore.app.viewsets.repository import (  # noqa: F401, E402
     RemoteViewSet,
     RepositoryVersionViewSet,
     RepositoryViewSet,
-    task_response,
 )

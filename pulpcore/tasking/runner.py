@@ -17,7 +17,7 @@ import signal
 import threading
 import traceback
 
-from django.db import OperationalError, connections
+from django.db import connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -25,12 +25,11 @@ from pulpcore.app.logging import set_correlation_id
 from pulpcore.app.models import Task
 from pulpcore.tasking import pg
 from pulpcore.tasking.context import reset_current_task, set_current_task
+from pulpcore.tasking.exceptions import TaskCanceled
 
 log = logging.getLogger(__name__)
 
-
-class TaskCanceled(Exception):
-    """Raised inside a running task body when a user canceled it."""
+__all__ = ["STATE", "TaskCanceled", "execute_task", "install_cancel_handler", "request_cancel"]
 
 
 class _State:
@@ -62,9 +61,22 @@ def request_cancel(task_id) -> None:
         os.kill(os.getpid(), signal.SIGUSR1)
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text if text else type(exc).__name__
+def describe_error(exc: BaseException) -> str:
+    """The task error's ``description``: a sentence a user can act on, never a bare class name.
+
+    Our own errors (validation, downloads, conflicts) already carry such a sentence and are kept
+    as they are. Anything else is an unexpected failure inside Pulp: say so, name the error and
+    point at the traceback, which is recorded next to the description.
+    """
+    text = " ".join(str(exc).split())
+    name = type(exc).__name__
+    if text and " " in text and text != name:
+        return text
+    detail = f"{name}: {text}" if text and text != name else name
+    return (
+        f"The task failed on an unexpected internal error ({detail}); the task's traceback "
+        "shows where. Retry the operation, and report it as a bug if the error repeats."
+    )
 
 
 def _finish(task_id, state: str, error: dict | None) -> None:
@@ -105,7 +117,7 @@ def execute_task(task: Task) -> str:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         state = "failed"
-        error = {"description": _describe(exc), "traceback": traceback.format_exc()}
+        error = {"description": describe_error(exc), "traceback": traceback.format_exc()}
         log.warning("Task %s failed: %s", task.pk, error["description"])
     finally:
         reset_current_task(token)
@@ -123,24 +135,3 @@ def drop_broken_connections() -> None:
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None and conn.errors_occurred and not conn.is_usable():
             conn.close()
-
-
-def run_task_by_id(task_id: str) -> str | None:
-    """Entry point for rq jobs: claim the task for this worker and run it.
-
-    Returns None when the task is no longer waiting (canceled, or a duplicate delivery).
-    """
-    from pulpcore.tasking import scheduler
-    from pulpcore.tasking.backends.common import current_worker
-
-    try:
-        task = scheduler.claim(task_id, current_worker())
-    except OperationalError:
-        connections.close_all()
-        task = scheduler.claim(task_id, current_worker())
-    if task is None:
-        return None
-    try:
-        return execute_task(task)
-    finally:
-        drop_broken_connections()

@@ -18,6 +18,7 @@ from pulpcore.download import (
     HttpStatusError,
     SizeValidationError,
 )
+from pulpcore.download.http import retry_waits
 from tests.fixtures import FixtureServer, ProxyServer, make_file_fixture, make_tls_files
 
 
@@ -179,6 +180,34 @@ def test_basic_auth(tree, tmp_path):
             expected_digests={"sha256": entry.sha256},
         )
         os.unlink(result.path)
+
+
+def test_remote_credentials_win_over_a_custom_authorization_header(tree, tmp_path):
+    entry = tree.entries[0]
+    with FixtureServer(tree.root, auth=("alice", "s3cret")) as srv:
+        remote = remote_for(
+            srv.url,
+            username="alice",
+            password="s3cret",
+            headers=[{"authorization": "Basic bm9ib2R5Om5vcGU="}],
+        )
+        os.unlink(fetch(remote, srv.url + entry.relative_path).path)
+        assert srv.headers_seen[-1]["Authorization"].startswith("Basic YWxpY2U6")
+
+
+def test_retry_policy_doubles_to_a_cap_and_honours_retry_after():
+    waits = retry_waits(base=0.2, cap=10.0)
+    next(waits)
+    plain = HttpStatusError("http://x/", 503, "busy")
+    assert [waits.send(plain) for _ in range(8)] == [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0]
+    waits = retry_waits(base=0.2, cap=10.0)
+    next(waits)
+    later = HttpStatusError("http://x/", 429, "slow down")
+    later.retry_after = 3.0
+    assert waits.send(later) == 3.0  # the server asked for longer than our first wait
+    later.retry_after = 60.0
+    assert waits.send(later) == 10.0  # never longer than the cap
+    assert waits.send(plain) == 0.8
 
 
 def test_custom_headers_sent(tree, server):

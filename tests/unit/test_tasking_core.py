@@ -124,6 +124,31 @@ def test_runner_reports_missing_function():
     assert "nowhere" in task.error["description"]
 
 
+@pytest.mark.parametrize(
+    "func,args,name",
+    [
+        ("tests.tasking_support.raise_bare", ["django.core.exceptions.EmptyResultSet"], None),
+        ("tests.tasking_support.raise_bare", ["builtins.RuntimeError"], None),
+        ("operator.getitem", [{}, "missing"], "KeyError: 'missing'"),
+    ],
+)
+def test_runner_never_describes_an_error_by_its_class_name_alone(func, args, name):
+    task = run(dispatch(func, args=args))
+    assert task.state == "failed"
+    description = task.error["description"]
+    bare = name or args[0].rsplit(".", 1)[1]
+    assert description != bare and description.strip("'") != "missing"
+    assert description.startswith("The task failed on an unexpected internal error (")
+    assert f"({bare})" in description or f"({name})" in description
+    assert "Retry the operation" in description and description.endswith(".")
+    assert "Traceback" in task.error["traceback"]
+
+
+def test_runner_keeps_a_sentence_as_it_is():
+    task = run(dispatch("tests.tasking_support.fail_with", args=["The remote said no."]))
+    assert task.error["description"] == "The remote said no."
+
+
 def test_claim_is_exclusive():
     task = dispatch("os.getcwd")
     w = Worker.objects.create(name="claimer")

@@ -1,15 +1,13 @@
 """Artifacts (files on disk, addressed by sha256) and the content units that use them."""
 
 import os
-import tempfile
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
 
+from pulpcore.app.files import CHECKSUM_NAMES, new_temp_path  # noqa: F401 (re-exported)
 from pulpcore.app.models.base import BaseModel, MasterModel
-
-CHECKSUM_NAMES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
 
 def artifact_path(instance: "Artifact", filename: str) -> str:
@@ -128,11 +126,3 @@ class RemoteArtifact(BaseModel):
 
     def expected_digests(self) -> dict[str, str]:
         return {n: getattr(self, n) for n in CHECKSUM_NAMES if getattr(self, n)}
-
-
-def new_temp_path(suffix: str = "") -> str:
-    """A fresh file in WORKING_DIRECTORY (same filesystem as MEDIA_ROOT: moves are cheap)."""
-    os.makedirs(settings.WORKING_DIRECTORY, exist_ok=True)
-    fd, path = tempfile.mkstemp(dir=settings.WORKING_DIRECTORY, suffix=suffix)
-    os.close(fd)
-    return path

@@ -7,6 +7,7 @@ from django.db import models
 
 from pulpcore.app.models.base import BaseModel
 from pulpcore.app.models.fields import EncryptedJSONField
+from pulpcore.tasking.exceptions import TaskCanceled
 
 TASK_STATES = ("waiting", "skipped", "running", "completed", "failed", "canceled", "canceling")
 TASK_FINAL_STATES = ("skipped", "completed", "failed", "canceled")
@@ -134,7 +135,7 @@ class ProgressReport(BaseModel):
         self.state = (
             "completed"
             if exc_type is None
-            else ("canceled" if exc_type.__name__ == "TaskCanceled" else "failed")
+            else ("canceled" if issubclass(exc_type, TaskCanceled) else "failed")
         )
         self.save()
 

@@ -11,7 +11,7 @@ from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, 
 from pulpcore.app.upload_handlers import HashingFileUploadHandler
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
 from pulpcore.app.viewsets.filters.content import ContentFilter, GenericContentFilter
-from pulpcore.app.viewsets.repository import task_response
+from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 from pulpcore.tasking.dispatch import dispatch
 
 
@@ -61,7 +61,7 @@ class ContentViewSet(ReadOnlyContentViewSet):
             exclusive_resources=[repository] if repository is not None else [],
             shared_resources=[upload] if upload is not None else [],
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
 
 class ListContentViewSet(ListOnlyViewSet):

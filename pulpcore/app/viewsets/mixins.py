@@ -14,7 +14,11 @@ from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 
 
 class OperationPostponedResponse(Response):
-    """202 with the href of the task that will do the work."""
+    """202 with ``{"task": href}`` of the task that will do the work.
+
+    The one way an endpoint answers "accepted, a task does it": every viewset that dispatches
+    returns this (``request`` is accepted for plugins written against Pulp's plugin API).
+    """
 
     def __init__(self, task, request=None):
         super().__init__({"task": util.get_url(task)}, status=status.HTTP_202_ACCEPTED)

@@ -21,8 +21,13 @@ from pulpcore.app.viewsets.filters.publication import (
     GenericPublicationFilter,
     PublicationFilter,
 )
-from pulpcore.app.viewsets.mixins import AsyncCreateMixin, AsyncRemoveMixin, AsyncUpdateMixin
-from pulpcore.app.viewsets.repository import LabelsMixin, task_response
+from pulpcore.app.viewsets.mixins import (
+    AsyncCreateMixin,
+    AsyncRemoveMixin,
+    AsyncUpdateMixin,
+    OperationPostponedResponse,
+)
+from pulpcore.app.viewsets.repository import LabelsMixin
 from pulpcore.tasking.dispatch import dispatch
 
 
@@ -54,7 +59,7 @@ class PublicationViewSet(
             shared_resources=[version.repository.cast()],
             kwargs={"repository_version_pk": str(version.pk), **kwargs},
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, self.request)
 
 
 class ListPublicationViewSet(ListOnlyViewSet):

@@ -12,7 +12,6 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from pulpcore.app import util
 from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.models import Remote, Repository, RepositoryVersion
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
@@ -33,7 +32,11 @@ from pulpcore.app.viewsets.filters.repository import (
     RepositoryFilter,
     RepositoryVersionFilter,
 )
-from pulpcore.app.viewsets.mixins import AsyncRemoveMixin, AsyncUpdateMixin
+from pulpcore.app.viewsets.mixins import (
+    AsyncRemoveMixin,
+    AsyncUpdateMixin,
+    OperationPostponedResponse,
+)
 from pulpcore.tasking.dispatch import dispatch
 
 
@@ -45,11 +48,6 @@ def with_latest_number(qs):
         .values("number")[:1]
     )
     return qs.select_related("remote").annotate(latest_number=Subquery(latest))
-
-
-def task_response(task) -> Response:
-    """202 with ``{"task": href}``."""
-    return Response({"task": util.get_url(task)}, status=status.HTTP_202_ACCEPTED)
 
 
 class LabelsMixin:
@@ -147,7 +145,7 @@ class RepositoryViewSet(
                 "base_version_pk": data.get("base_version"),
             },
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
 
 class RepositoryVersionViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, NamedModelViewSet):
@@ -187,7 +185,7 @@ class RepositoryVersionViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin,
             exclusive_resources=[version.repository.cast()],
             kwargs={"repository_version_pk": str(version.pk)},
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
     @extend_schema(request=RepairSerializer, responses={202: AsyncOperationResponseSerializer})
     @action(detail=True, methods=["post"], serializer_class=RepairSerializer)
@@ -204,7 +202,7 @@ class RepositoryVersionViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin,
                 "verify_checksums": serializer.validated_data["verify_checksums"],
             },
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
 
 class ListRepositoryViewSet(ListOnlyViewSet):

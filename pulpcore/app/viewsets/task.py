@@ -1,7 +1,5 @@
 """Tasks, task groups and workers: read them, cancel, delete and purge tasks."""
 
-from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -25,6 +23,8 @@ from pulpcore.app.serializers.task import (
 from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
 from pulpcore.app.viewsets.filters.task import TaskFilter, WorkerFilter
+from pulpcore.app.viewsets.mixins import OperationPostponedResponse
+from pulpcore.tasking.cancel import cancel_task
 
 
 # --- viewsets ------------------------------------------------------------------------------------
@@ -93,32 +93,7 @@ class TaskViewSet(
             },
             exclusive_resources=["/pulp/api/v3/tasks/purge/"],
         )
-        return Response({"task": util.get_url(task)}, status=status.HTTP_202_ACCEPTED)
-
-
-def cancel_task(task_id) -> Task:
-    """Cancel a task: a waiting one at once, a running one by asking its worker to stop it.
-
-    Raises Conflict (409) when the task already finished.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task_id)
-        if task.state in TASK_FINAL_STATES:
-            raise Conflict(
-                detail=f"Task {util.get_url(task)} is already {task.state} and cannot be canceled."
-            )
-        if task.state == "waiting":
-            task.state = "canceled"
-            task.finished_at = now
-            task.save(update_fields=["state", "finished_at", "pulp_last_updated"])
-        elif task.state == "running":
-            task.state = "canceling"
-            task.save(update_fields=["state", "pulp_last_updated"])
-    from pulpcore.tasking import pg
-
-    transaction.on_commit(lambda: pg.notify("cancel"))
-    return Task.objects.get(pk=task_id)
+        return OperationPostponedResponse(task, request)
 
 
 class TaskGroupViewSet(ReadOnlyNamedModelViewSet):

@@ -25,6 +25,7 @@ from asgiref.sync import sync_to_async
 from django.utils.timezone import now
 
 from pulpcore.app.models import ProgressReport
+from pulpcore.tasking.exceptions import TaskCanceled
 
 END = None
 QUEUE_SIZE = 1000
@@ -248,7 +249,7 @@ class AsyncProgress:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             await self.finish("completed")
-        elif exc_type.__name__ in ("TaskCanceled", "CancelledError"):
+        elif issubclass(exc_type, TaskCanceled | asyncio.CancelledError):
             await asyncio.shield(self.finish("canceled"))
         else:
             await self.finish("failed")

@@ -1,8 +1,9 @@
-"""What every worker process does in both systems: identity, heartbeats, cancel watch, cleanup."""
+"""What every worker process does in both systems: registration, heartbeats, cancel watch, cleanup.
+
+The identity itself (``process_name``, ``current_worker``) lives in :mod:`pulpcore.tasking.context`.
+"""
 
 import logging
-import os
-import socket
 import threading
 import time
 
@@ -11,19 +12,11 @@ from django.utils import timezone
 
 from pulpcore.app.models import Task, Worker
 from pulpcore.tasking import pg, recovery, runner
+from pulpcore.tasking.context import current_worker, process_name, set_current_worker
 
 log = logging.getLogger(__name__)
 
-_worker: Worker | None = None
-
-
-def current_worker() -> Worker | None:
-    """The Worker row of this process (None outside ``pulpcore-worker``)."""
-    return _worker
-
-
-def process_name() -> str:
-    return f"{os.getpid()}@{socket.gethostname()}"
+__all__ = ["Monitor", "current_worker", "process_name", "register"]
 
 
 def component_versions() -> dict:
@@ -33,7 +26,7 @@ def component_versions() -> dict:
 
 
 def register(name: str, resource_manager: bool = False) -> Worker:
-    global _worker
+    """Create or refresh this process's Worker row and make it the current worker."""
     now = timezone.now()
     worker, _ = Worker.objects.update_or_create(
         name=name,
@@ -44,7 +37,7 @@ def register(name: str, resource_manager: bool = False) -> Worker:
             "last_heartbeat": now,
         },
     )
-    _worker = worker
+    set_current_worker(worker)
     return worker
 
 

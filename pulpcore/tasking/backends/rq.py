@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import redis
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections
 from django.utils import timezone
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
@@ -44,9 +44,30 @@ def redis_connection() -> redis.Redis:
     )
 
 
+def run_task_by_id(task_id: str) -> str | None:
+    """What an rq job runs: claim the task for this worker and run it.
+
+    Returns None when the task is no longer waiting (canceled, or a duplicate delivery).
+    """
+    try:
+        task = scheduler.claim(task_id, common.current_worker())
+    except OperationalError:
+        connections.close_all()
+        task = scheduler.claim(task_id, common.current_worker())
+    if task is None:
+        return None
+    try:
+        return runner.execute_task(task)
+    finally:
+        runner.drop_broken_connections()
+
+
+RQ_JOB_FUNCTION = f"{__name__}.run_task_by_id"
+
+
 def _job_data(task_id):
     return Queue.prepare_data(
-        "pulpcore.tasking.runner.run_task_by_id",
+        RQ_JOB_FUNCTION,
         args=[str(task_id)],
         job_id=str(task_id),
         timeout=-1,
@@ -64,7 +85,18 @@ def enqueue(queue: Queue, task_ids: list) -> None:
 
 # --- worker ------------------------------------------------------------------------------------
 class PulpRqWorker(SimpleWorker):
-    """Runs jobs in this process (no fork per task), one at a time."""
+    """Runs jobs in this process (no fork per task), one at a time.
+
+    rq handles SIGTERM/SIGINT itself (warm shutdown: finish the current job, then return from
+    ``work``); overriding its public ``request_stop`` hook lets us tell that apart from ``work``
+    returning for any other reason, without reading rq's private attributes.
+    """
+
+    stop_signal_received = False
+
+    def request_stop(self, signum, frame) -> None:
+        self.stop_signal_received = True
+        super().request_stop(signum, frame)
 
 
 def run_worker() -> None:
@@ -85,7 +117,7 @@ def run_worker() -> None:
                 # rq installs its own SIGTERM handler (warm shutdown: finish the current job).
                 rq_worker.work(logging_level="WARNING")
                 # SIGTERM/SIGINT: rq stops after the current job (warm shutdown); so do we.
-                if rq_worker._stop_requested or rq_worker._shutdown_requested_date is not None:
+                if rq_worker.stop_signal_received:
                     stop["requested"] = True
             except redis.exceptions.RedisError as exc:
                 log.warning("rq worker %s: Redis unavailable (%s); retrying", name, exc)
