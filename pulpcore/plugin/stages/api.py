@@ -115,6 +115,15 @@ class Stage:
 
     _in_q: asyncio.Queue | None = None
     _out_q: asyncio.Queue | None = None
+    # what a DeclarativeVersion hands its first stage (remote, downloader factories, temp files)
+    context: Any = None
+
+    @property
+    def input_queue(self) -> asyncio.Queue:
+        """The queue this stage reads; only a pipeline's first stage has none."""
+        if self._in_q is None:
+            raise RuntimeError(f"{type(self).__name__} is the first stage: it has no input.")
+        return self._in_q
 
     async def run(self) -> None:
         raise NotImplementedError
@@ -126,7 +135,7 @@ class Stage:
     async def items(self) -> AsyncIterator[Any]:
         """Yield input items one at a time until the end marker."""
         while True:
-            item = await self._in_q.get()
+            item = await self.input_queue.get()
             if item is END:
                 return
             yield item
@@ -136,16 +145,16 @@ class Stage:
         batch: list[Any] = []
         ended = False
         while not ended:
-            item = await self._in_q.get()
+            item = await self.input_queue.get()
             if item is END:
                 break
             batch.append(item)
             while len(batch) < minsize:
                 try:
-                    item = self._in_q.get_nowait()
+                    item = self.input_queue.get_nowait()
                 except asyncio.QueueEmpty:
                     try:
-                        item = await asyncio.wait_for(self._in_q.get(), BATCH_WAIT)
+                        item = await asyncio.wait_for(self.input_queue.get(), BATCH_WAIT)
                     except TimeoutError:
                         break
                 if item is END:
@@ -180,9 +189,9 @@ async def create_pipeline(stages: list[Stage], maxsize: int = QUEUE_SIZE) -> Non
     """Connect ``stages`` with queues and run them until all finish or one fails."""
     if not stages or not isinstance(stages[-1], EndStage):
         stages = [*stages, EndStage()]
-    in_q = None
+    in_q: asyncio.Queue | None = None
     for stage in stages:
-        out_q = asyncio.Queue(maxsize=maxsize)
+        out_q: asyncio.Queue = asyncio.Queue(maxsize=maxsize)
         stage._in_q, stage._out_q = in_q, out_q
         in_q = out_q
     stages[-1]._out_q = None
@@ -190,8 +199,8 @@ async def create_pipeline(stages: list[Stage], maxsize: int = QUEUE_SIZE) -> Non
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if task.exception() is not None:
-                raise task.exception()
+            if (error := task.exception()) is not None:
+                raise error
     finally:
         for task in tasks:
             if not task.done():

@@ -97,7 +97,7 @@ class ArtifactDownloader(Stage):
                     waiting = set(pending)
                     if not input_done and len(pending) < self.max_concurrent_content:
                         if getter is None:
-                            getter = asyncio.create_task(self._in_q.get())
+                            getter = asyncio.create_task(self.input_queue.get())
                         waiting.add(getter)
                     done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                     if getter is not None and getter in done:
@@ -142,17 +142,19 @@ class ArtifactDownloader(Stage):
             # The same bytes declared again (another path or unit): download them once.
             da.artifact = await asyncio.shield(shared)
             return
-        future = asyncio.get_running_loop().create_future() if sha256 else None
-        if future is not None:
-            self._inflight[sha256] = future
+        future: asyncio.Future | None = None
+        if sha256:
+            future = self._inflight[sha256] = asyncio.get_running_loop().create_future()
         try:
+            if da.url is None:
+                raise ValueError(f"{da.relative_path} has no URL to download it from.")
             factory = self.context.factory_for(da.remote)
             downloader = factory.build(
                 da.url, expected_digests=da.expected_digests(), expected_size=da.expected_size()
             )
             result = await downloader.run()
         except BaseException as exc:
-            if future is not None:
+            if sha256 and future is not None:
                 del self._inflight[sha256]
                 if not future.done():
                     future.set_exception(exc)

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
@@ -91,7 +92,7 @@ def bulk_insert_ignore(model: type[Content], units: list[Content]) -> set:
     return inserted_pks
 
 
-def insert_rows(model: type, field_names: list[str], rows: list[tuple]) -> None:
+def insert_rows(model: type[Model], field_names: list[str], rows: list[tuple]) -> None:
     """One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` of ready values (no model objects)."""
     if not rows:
         return
@@ -120,7 +121,7 @@ class QueryExistingContents(Stage):
 
     @staticmethod
     def _resolve(batch: list[DeclarativeContent]) -> None:
-        by_model: dict[type, list[DeclarativeContent]] = defaultdict(list)
+        by_model: dict[type[Model], list[DeclarativeContent]] = defaultdict(list)
         for dc in batch:
             if dc.content._state.adding:
                 by_model[type(dc.content)].append(dc)
@@ -191,8 +192,8 @@ class ContentSaver(Stage):
     @staticmethod
     def _save_units(batch: list[DeclarativeContent]) -> set:
         """Insert the batch's new units; return the keys of those this transaction created."""
-        created = set()
-        by_model: dict[type, list[DeclarativeContent]] = defaultdict(list)
+        created: set = set()
+        by_model: dict[type[Model], list[DeclarativeContent]] = defaultdict(list)
         for dc in batch:
             if dc.content._state.adding:
                 by_model[type(dc.content)].append(dc)
@@ -303,7 +304,7 @@ class ContentSaver(Stage):
                 (ca.content_id, ca.relative_path): ca
                 for ca in ContentArtifact.objects.filter(content_id__in=content_ids)
             }
-        remote_ids = {da.remote.pk for _, da in declared}
+        remote_ids = {da.remote.pk for _, da in declared if da.remote is not None}
         current = {
             (ra.content_artifact_id, ra.remote_id): ra
             for ra in RemoteArtifact.objects.filter(
@@ -313,6 +314,7 @@ class ContentSaver(Stage):
         new_ras: dict[tuple, RemoteArtifact] = {}
         changed: dict[tuple, RemoteArtifact] = {}
         for content_id, da in declared:
+            assert da.remote is not None  # ``declared`` keeps only artifacts with a remote
             ca = existing[(content_id, da.relative_path)]
             key = (ca.pk, da.remote.pk)
             values = {"url": da.url, "size": da.declared.get("size")}
