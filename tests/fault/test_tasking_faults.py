@@ -189,6 +189,30 @@ def test_kill_worker_mid_task(tstack):
     ensure_workers(tstack, 2)
 
 
+def test_sigterm_finishes_the_running_task_then_the_worker_exits(tstack):
+    """Warm shutdown (systemd stop): rq's own SIGTERM handling in the rq system, ours otherwise."""
+    ensure_workers(tstack, 2)
+    marker = tstack.root / "warm"
+    [href] = tstack.dispatch(
+        [
+            {
+                "func": "tests.tasking_support.tick",
+                "args": [str(marker), 2],
+                "exclusive_resources": ["/res/warm/"],
+            }
+        ]
+    )
+    task = tstack.wait_state(href, {"running"})
+    name = tstack.proc_of_worker(task["worker"])
+    proc = tstack.procs[name]
+    os.killpg(proc.pid, signal.SIGTERM)
+    # exits by itself (no SIGKILL), after the task finished
+    assert proc.wait(timeout=30) == 0
+    assert tstack.wait_task(href, timeout=10)["state"] == "completed"
+    tstack.procs.pop(name)
+    ensure_workers(tstack, 2)
+
+
 def test_resource_manager_single_active_and_takeover(tstack):
     if tstack.system == "postgres":
         # No resource-manager in this mode: --resource-manager idles and stops cleanly.
