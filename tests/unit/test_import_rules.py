@@ -105,9 +105,10 @@ def test_content_app_never_imports_viewsets_or_serializers():
     assert bad == []
 
 
-def test_pulp_file_uses_only_the_plugin_api():
+@pytest.mark.parametrize("plugin", ["pulp_file", "pulp_certguard"])
+def test_plugins_use_only_the_plugin_api(plugin):
     bad = violations(
-        "pulp_file",
+        plugin,
         lambda m: under("pulpcore")(m) and not under("pulpcore.plugin")(m),
     )
     assert bad == []
