@@ -64,30 +64,8 @@ def under(*prefixes: str):
     return lambda module: any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-# h8a removes this one (RepositoryVersion's life moves into the model); until then it is known.
-MODELS_KNOWN_VIOLATION = "pulpcore/app/models/repository.py"
-
-
 def test_models_never_import_tasks_or_viewsets():
-    bad = violations(
-        "pulpcore/app/models",
-        under("pulpcore.app.tasks", "pulpcore.app.viewsets"),
-        exclude=(MODELS_KNOWN_VIOLATION,),
-    )
-    assert bad == []
-
-
-@pytest.mark.xfail(
-    strict=True, reason="models/repository.py still imports app.tasks (issue 8 item 1, h8a)"
-)
-def test_repository_model_does_not_import_tasks_or_viewsets():
-    bad = [
-        v
-        for v in violations(
-            "pulpcore/app/models", under("pulpcore.app.tasks", "pulpcore.app.viewsets")
-        )
-        if v.startswith(MODELS_KNOWN_VIOLATION)
-    ]
+    bad = violations("pulpcore/app/models", under("pulpcore.app.tasks", "pulpcore.app.viewsets"))
     assert bad == []
 
 
