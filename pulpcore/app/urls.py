@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from pulpcore.app.views import api_docs_urls, root_urls, status_urls
 from pulpcore.app.viewsets.base import REGISTRY
+from pulpcore.app.viewsets.importer import PulpImportCheckView
 
 
 class PulpRouter(SimpleRouter):
@@ -31,6 +32,7 @@ urlpatterns = [
     re_path(rf"^{API_PREFIX}", include(root_urls)),
     re_path(rf"^{API_PREFIX}", include(status_urls)),
     re_path(rf"^{API_PREFIX}", include(api_docs_urls)),
+    path(f"{API_PREFIX}importers/core/pulp/import-check/", PulpImportCheckView.as_view()),
     re_path(rf"^{API_PREFIX}", include(build_router().urls)),
     path(f"{settings.API_ROOT.lstrip('/')}api/v3/login/", include("rest_framework.urls")),
 ]

@@ -17,6 +17,14 @@ from pulpcore.app.models.contentguard import (
     ContentRedirectContentGuard,
     HeaderContentGuard,
 )
+from pulpcore.app.models.exporter import (
+    Exporter,
+    FilesystemExport,
+    FilesystemExporter,
+    PulpExport,
+    PulpExporter,
+)
+from pulpcore.app.models.importer import Importer, PulpImport, PulpImporter
 from pulpcore.app.models.publication import (
     Distribution,
     Publication,
@@ -44,6 +52,14 @@ from pulpcore.app.models.upload import Upload, UploadChunk
 
 __all__ = [
     "AccessPolicy",
+    "PulpImporter",
+    "PulpImport",
+    "PulpExporter",
+    "PulpExport",
+    "Importer",
+    "FilesystemExporter",
+    "FilesystemExport",
+    "Exporter",
     "AppStatus",
     "Artifact",
     "ArtifactMismatch",

@@ -27,6 +27,16 @@ from pulpcore.app.viewsets.contentguard import (  # noqa: F401, E402
     ContentRedirectContentGuardViewSet,
     HeaderContentGuardViewSet,
 )
+from pulpcore.app.viewsets.exporter import (  # noqa: F401, E402
+    FilesystemExporterViewSet,
+    FilesystemExportViewSet,
+    PulpExporterViewSet,
+    PulpExportViewSet,
+)
+from pulpcore.app.viewsets.importer import (  # noqa: F401, E402
+    PulpImporterViewSet,
+    PulpImportViewSet,
+)
 from pulpcore.app.viewsets.orphans import OrphansCleanupViewSet  # noqa: F401, E402
 from pulpcore.app.viewsets.publication import (  # noqa: F401, E402
     ContentGuardViewSet,
