@@ -45,6 +45,9 @@ def get_url(obj) -> str:
         if viewset is None:
             raise LookupError(f"No versions endpoint for {type(repo).__name__}")
         return f"{get_url(repo)}versions/{obj.number}/"
+    nested = _nested_url(obj)
+    if nested is not None:
+        return nested
     if isinstance(obj, MasterModel):
         model = detail_model(obj)
         if model is not None and model in VIEWSET_FOR_MODEL:
@@ -54,6 +57,15 @@ def get_url(obj) -> str:
     if viewset is None:
         raise LookupError(f"No endpoint serves {type(obj).__name__}")
     return f"{api_root()}{viewset.url_prefix()}/{obj.pk}/"
+
+
+def _nested_url(obj) -> str | None:
+    """Href of an object served only below its parent (an exporter's export, ...)."""
+    for (_parent, model), viewset in NESTED_VIEWSET.items():
+        if model is type(obj) and model not in VIEWSET_FOR_MODEL:
+            attr = next(iter(viewset.parent_lookup_kwargs.values())).split("__")[0]
+            return f"{get_url(getattr(obj, attr))}{viewset.endpoint_name}/{obj.pk}/"
+    return None
 
 
 def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):

@@ -64,6 +64,17 @@ class ObjectField(serializers.JSONField):
     """A JSON object (parameters, file lists), documented as an object as Pulp does."""
 
 
+class RepositoryHrefsField(serializers.ListField):
+    """A list of repository hrefs, read from the exporter's many-to-many relation."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=RelatedField(types=Repository), **kwargs)
+
+    def to_representation(self, data) -> list[str]:
+        items = data.all() if hasattr(data, "all") else data
+        return [self.child.to_representation(repo.cast()) for repo in items]
+
+
 class ExporterPathMixin:
     def validate_path(self, value: str) -> str:
         return validate_allowed_path(value, "ALLOWED_EXPORT_PATHS")
@@ -74,7 +85,7 @@ class PulpExporterSerializer(ExporterPathMixin, ModelSerializer):
 
     name = serializers.CharField()
     path = serializers.CharField()
-    repositories = serializers.ListField(child=RelatedField(types=Repository))
+    repositories = RepositoryHrefsField()
     last_export = RelatedField(types=PulpExport, required=False, allow_null=True)
 
     class Meta:
@@ -88,14 +99,6 @@ class PulpExporterSerializer(ExporterPathMixin, ModelSerializer):
         if qs.exists():
             raise serializers.ValidationError("An exporter with this name already exists.")
         return value
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if "repositories" in data:
-            data["repositories"] = [
-                RelatedField().to_representation(r.cast()) for r in instance.repositories.all()
-            ]
-        return data
 
     def create(self, validated_data):
         repositories = validated_data.pop("repositories", [])

@@ -601,10 +601,10 @@ def import_repository_version(repository_pk: str, folder: str, incremental: bool
             ContentArtifact.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
             content_ids = sorted({str(u.pk) for u in mapping.values()})
         with new_version(repo) as version:
-            wanted = Content.objects.filter(pk__in=content_ids)
             if not incremental:
                 version.remove_content(version.content.exclude(pk__in=content_ids))
-            version.add_content(wanted)
+            if content_ids:
+                version.add_content(Content.objects.filter(pk__in=content_ids))
         if task is not None and task.task_group_id:
             GroupProgressReport.objects.filter(
                 task_group_id=task.task_group_id, code="import.repo.versions"
