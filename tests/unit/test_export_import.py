@@ -289,6 +289,10 @@ def test_incremental_export_holds_only_new_content(client, dirs):
     importer = make_importer(client, mapping={"inc": "inc-target"})
     run_group(start_import(client, importer, toc=toc_of(result)))
     assert sorted(files_of(target)) == ["new.bin"]
+    # The tarball alone (no TOC) says it is incremental too.
+    importer = make_importer(client, mapping={"inc": "inc-target"}, name="imp2")
+    run_group(start_import(client, importer, path=next(iter(again.output_file_info))))
+    assert sorted(files_of(target)) == ["new.bin", "third.bin"]
 
 
 def test_chunked_export_and_toc_import(client, dirs):

@@ -72,7 +72,8 @@ class RepositoryHrefsField(serializers.ListField):
 
     def to_representation(self, data) -> list[str]:
         items = data.all() if hasattr(data, "all") else data
-        return [self.child.to_representation(repo.cast()) for repo in items]
+        # Master rows map to their detail endpoint by pulp_type: no query per repository.
+        return [self.child.to_representation(repo) for repo in items]
 
 
 class ExporterPathMixin:

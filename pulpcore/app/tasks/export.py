@@ -80,6 +80,7 @@ ARTIFACT_RESOURCE = "pulpcore.app.modelresource.ArtifactResource.json"
 REPOSITORY_RESOURCE = "pulpcore.app.modelresource.RepositoryResource.json"
 CONTENT_ARTIFACT_RESOURCE = "pulpcore.app.modelresource.ContentArtifactResource.json"
 VERSIONS_FILE = "versions.json"
+EXPORT_INFO_FILE = "export-info.json"
 
 
 def version_dirname(repository_name: str, number: int) -> str:
@@ -305,6 +306,7 @@ def pulp_export(
         )
     plan = _plan(exporter, full, versions or [], start_versions or [])
     per_version = [(repo, version, _content_ids(version, start)) for repo, version, start in plan]
+    starts = [start for _, _, start in plan if start is not None]
     all_ids = sorted({pk for _, _, ids in per_version for pk in ids})
     missing = ContentArtifact.objects.filter(content_id__in=all_ids, artifact__isnull=True)
     if missing.exists():
@@ -348,6 +350,10 @@ def pulp_export(
     try:
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, VERSIONS_FILE, json.dumps(component_versions()).encode())
+            # Not part of pulpcore's layout (it ignores unknown members): tells our importer
+            # that the version folders hold only additions, so nothing is removed on import.
+            info = {"incremental": not full, "start_versions": [get_url(s) for s in starts]}
+            _add_bytes(tar, EXPORT_INFO_FILE, json.dumps(info).encode())
             with ProgressReport(
                 message="Exporting Artifacts", code="export.artifacts", total=artifacts.count()
             ) as progress:

@@ -46,6 +46,7 @@ from pulpcore.app.storage import artifact_relpath, place_artifact_file
 from pulpcore.app.tasks.export import (
     ARTIFACT_RESOURCE,
     CONTENT_ARTIFACT_RESOURCE,
+    EXPORT_INFO_FILE,
     REPOSITORY_RESOURCE,
     VERSIONS_FILE,
     component_versions,
@@ -430,6 +431,7 @@ def pulp_import(import_pk: str) -> None:
     placed: list[str] = []
     created_shas: list[str] = []
     created_repos: list[Repository] = []
+    workdir = os.path.join(settings.WORKING_DIRECTORY, f"import-{the_import.pk}")
     try:
         from pulpcore.app.serializers.exporter import path_is_allowed
 
@@ -461,7 +463,8 @@ def pulp_import(import_pk: str) -> None:
                     repo = _new_repository(item["model"], item["destination"], item["row"])
                     created_repos.append(repo)
                     item["existing"] = repo
-        workdir = os.path.join(settings.WORKING_DIRECTORY, f"import-{the_import.pk}")
+        info = documents.get(EXPORT_INFO_FILE)
+        incremental = bool(isinstance(info, dict) and info.get("incremental"))
         with transaction.atomic():
             GroupProgressReport.objects.create(
                 message="Importing repositories",
@@ -483,12 +486,13 @@ def pulp_import(import_pk: str) -> None:
                     kwargs={
                         "repository_pk": str(repo.pk),
                         "folder": folder,
-                        "incremental": bool(_toc_meta(params).get("incremental")),
+                        "incremental": incremental,
                     },
                     task_group=group,
                 )
     except BaseException:
         # Nothing this import stored may remain: artifact rows, their files, new repositories.
+        shutil.rmtree(workdir, ignore_errors=True)
         with transaction.atomic():
             for repo in created_repos:
                 Repository.objects.filter(pk=repo.pk).delete()
@@ -509,13 +513,6 @@ def pulp_import(import_pk: str) -> None:
 def _sha_from_path(path: str) -> str:
     parts = path.rstrip("/").split("/")
     return parts[-2] + parts[-1]
-
-
-def _toc_meta(params: dict) -> dict:
-    if not params.get("toc"):
-        return {}
-    with open(params["toc"], "rb") as fh:
-        return json.load(fh).get("meta") or {}
 
 
 # --- the child task per repository --------------------------------------------------------------
