@@ -198,6 +198,8 @@ def test_pulpcore_sample_export_imports_here(client, dirs):
     assert not FileRepository.objects.filter(name="exp-repo2").exists()
     report = GroupProgressReport.objects.get(code="import.repo.versions")
     assert (report.message, report.done, report.total) == ("Importing repositories", 2, 2)
+    report = GroupProgressReport.objects.get(code="import.content")
+    assert (report.message, report.done, report.total) == ("Importing content", 6, 6)
     child = tasks[1]
     assert child.progress_reports.filter(message="Importing content").exists()
     the_import = PulpImport.objects.get()
@@ -538,3 +540,17 @@ def test_filesystem_export_of_version_incremental(client, dirs):
         {"repository_version": get_url(start), "publication": get_url(start)},
     )
     assert both.status_code == 400
+
+
+# --- users ---------------------------------------------------------------------------------------
+def test_anonymous_users_are_refused(client, dirs):
+    anonymous = Client()
+    make_importer(client)
+    for url in (PULP_EXPORTERS, FS_EXPORTERS, IMPORTERS):
+        assert anonymous.get(url).status_code == 401
+        assert post(anonymous, url, {"name": "x", "path": str(dirs[0])}).status_code == 401
+    assert post(anonymous, f"{IMPORTERS}import-check/", {"path": "/x"}).status_code == 401
+    importer = client.get(IMPORTERS).json()["results"][0]
+    resp = post(anonymous, f"{importer['pulp_href']}imports/", {"path": "/x"})
+    assert resp.status_code == 401
+    assert not PulpImport.objects.exists()

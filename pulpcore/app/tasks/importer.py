@@ -466,6 +466,16 @@ def pulp_import(import_pk: str) -> None:
         info = documents.get(EXPORT_INFO_FILE)
         incremental = bool(isinstance(info, dict) and info.get("incremental"))
         with transaction.atomic():
+            units = sum(
+                len(rows)
+                for name, rows in documents.items()
+                if name.startswith(tuple(p["folder"] + "/" for p in plan))
+                and isinstance(rows, list)
+                and not name.endswith(("RepositoryResource.json", CONTENT_ARTIFACT_RESOURCE))
+            )
+            GroupProgressReport.objects.create(
+                message="Importing content", code="import.content", total=units, task_group=group
+            )
             GroupProgressReport.objects.create(
                 message="Importing repositories",
                 code="import.repo.versions",
@@ -552,6 +562,13 @@ def _content_units(model: type[Content], rows: list[dict]) -> dict[str, Content]
     return result
 
 
+def _group_progress(task, code: str, count: int) -> None:
+    if task is not None and task.task_group_id and count:
+        GroupProgressReport.objects.filter(task_group_id=task.task_group_id, code=code).update(
+            done=models.F("done") + count
+        )
+
+
 def import_repository_version(repository_pk: str, folder: str, incremental: bool = False) -> None:
     """Make one new version of a repository holding the exported version's content."""
     from pulpcore.app.tasks.repository import new_version
@@ -573,6 +590,7 @@ def import_repository_version(repository_pk: str, folder: str, incremental: bool
                 ) as progress:
                     units = _content_units(model, rows)
                     progress.increase_by(len(rows))
+                    _group_progress(task, "import.content", len(rows))
                 mapping.update(units)
             links = docs.get(CONTENT_ARTIFACT_RESOURCE) or []
             shas = {r.get("artifact") for r in links if r.get("artifact")}
@@ -602,10 +620,7 @@ def import_repository_version(repository_pk: str, folder: str, incremental: bool
                 version.remove_content(version.content.exclude(pk__in=content_ids))
             if content_ids:
                 version.add_content(Content.objects.filter(pk__in=content_ids))
-        if task is not None and task.task_group_id:
-            GroupProgressReport.objects.filter(
-                task_group_id=task.task_group_id, code="import.repo.versions"
-            ).update(done=models.F("done") + 1)
+        _group_progress(task, "import.repo.versions", 1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         parent = os.path.dirname(folder)
