@@ -84,6 +84,7 @@ def main() -> None:
     try:
         for key in ("PULP_DATABASES__default__NAME", "PULP_MEDIA_ROOT", "PULP_WORKING_DIRECTORY"):
             os.environ[key] = src.env[key]
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpcore.app.settings")
         import django
 
         django.setup()

@@ -32,6 +32,7 @@ from pulpcore.app.models import (
     Repository,
     Task,
 )
+from pulpcore.app.tasks.export import ExportError
 from pulpcore.app.util import get_url
 from pulpcore.plugin.util import new_version, store_artifact_file
 from pulpcore.tasking.context import reset_current_task, set_current_task
@@ -465,10 +466,13 @@ def test_last_export_moves_only_on_success_and_files_outlive_exporter(client, di
     exporter = PulpExporter.objects.get(name="e-keep")
     ca = ContentArtifact.objects.filter(content__in=repo.latest_version().content).first()
     os.unlink(ca.artifact.file.path)  # the next export cannot read this file
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ExportError, match="cannot be read"):
         run(post(client, f"{get_url(exporter)}exports/", {}))
     exporter.refresh_from_db()
     assert exporter.last_export == first
+    # The failed export left no piece or TOC behind.
+    written = {str(p) for p in Path(exporter.path).iterdir()}
+    assert written == {*first.output_file_info, toc_of(first)}
     assert PulpExport.objects.filter(exporter=exporter).count() == 1
     run(client.delete(get_url(exporter)))
     assert not PulpExporter.objects.exists()

@@ -359,11 +359,17 @@ def pulp_export(
             ) as progress:
                 for artifact in artifacts.iterator(chunk_size=500):
                     path = artifact.file.path
-                    info = tar.gettarinfo(path, arcname=artifact.file.name)
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    with open(path, "rb") as fh:
-                        tar.addfile(info, fh)
+                    try:
+                        info = tar.gettarinfo(path, arcname=artifact.file.name)
+                        info.uid = info.gid = 0
+                        info.uname = info.gname = ""
+                        with open(path, "rb") as fh:
+                            tar.addfile(info, fh)
+                    except OSError as exc:
+                        raise ExportError(
+                            f"The file of artifact {artifact.sha256} cannot be read"
+                            f" ({exc.strerror or exc}); repair the repository and export again."
+                        )
                     progress.increment()
             _add_json_rows(tar, ARTIFACT_RESOURCE, artifact_rows(artifacts))
             repos = [repo for repo, _, _ in per_version]

@@ -65,7 +65,7 @@ VERSION_DIR = re.compile(r"^repository-(?P<name>.+)_(?P<number>\d+)$")
 MAX_DOCUMENT = 512 * 1024 * 1024
 
 
-class ImportError_(Exception):
+class PulpImportError(Exception):
     """A readable reason why an export cannot be imported."""
 
 
@@ -122,22 +122,22 @@ def pieces_from_toc(toc_path: str) -> list[str]:
         files = toc["files"]
         kind = (toc.get("meta") or {}).get("checksum_type") or "sha256"
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImportError_(f"The table of contents {toc_path} cannot be read: {exc}.")
+        raise PulpImportError(f"The table of contents {toc_path} cannot be read: {exc}.")
     if kind not in ("sha256", "crc32") or not isinstance(files, dict) or not files:
-        raise ImportError_(f"The table of contents {toc_path} lists no pieces it can verify.")
+        raise PulpImportError(f"The table of contents {toc_path} lists no pieces it can verify.")
     directory = os.path.dirname(toc_path)
     paths = []
     for name in sorted(files):
         if os.path.basename(name) != name:
-            raise ImportError_(f"The table of contents names a file outside its folder: {name}.")
+            raise PulpImportError(f"The table of contents names a file outside its folder: {name}.")
         path = os.path.join(directory, name)
         if not os.path.isfile(path):
-            raise ImportError_(
+            raise PulpImportError(
                 f"The export piece {name} listed in the table of contents is missing."
             )
         actual = _file_digest(path, kind)
         if actual != str(files[name]).lower():
-            raise ImportError_(
+            raise PulpImportError(
                 f"The export piece {name} has {kind} {actual}, but the table of contents"
                 f" says {files[name]}: the file is damaged or incomplete."
             )
@@ -151,7 +151,7 @@ def open_tar(paths: list[str]):
         return tarfile.open(fileobj=reader, mode="r|*"), reader
     except tarfile.TarError as exc:
         reader.close()
-        raise ImportError_(f"The export is not a readable tar archive: {exc}.")
+        raise PulpImportError(f"The export is not a readable tar archive: {exc}.")
 
 
 def check_member(member: tarfile.TarInfo) -> str:
@@ -159,28 +159,26 @@ def check_member(member: tarfile.TarInfo) -> str:
     name = member.name
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
     if name.startswith("/") or ".." in parts or not parts:
-        raise ImportError_(
+        raise PulpImportError(
             f"The export contains the member '{name}', which lies outside the export root."
         )
     if not (member.isfile() or member.isdir()):
-        raise ImportError_(f"The export contains '{name}', which is not a regular file.")
+        raise PulpImportError(f"The export contains '{name}', which is not a regular file.")
     return "/".join(parts)
 
 
 # --- values ---------------------------------------------------------------------------------
 def from_text(field: models.Field, value):
     """A value of an export document (a string, as Pulp writes them) for ``field``."""
-    if value is None or (
-        value == "" and not isinstance(field, models.TextField | models.CharField)
-    ):
-        return None if field.null else field.get_default()
-    if value == "" and field.null and not isinstance(field, models.TextField):
-        return None
+    if value is None or value == "":
+        if field.null:
+            return None
+        if isinstance(field, models.CharField | models.TextField):
+            return ""
+        return field.get_default()
     if isinstance(field, models.BooleanField):
         return str(value).lower() in ("1", "true", "t", "yes")
-    if isinstance(
-        field, models.IntegerField | models.BigIntegerField | models.PositiveIntegerField
-    ):
+    if isinstance(field, models.IntegerField):
         return int(value)
     if isinstance(field, models.JSONField):
         return json.loads(value) if isinstance(value, str) else value
@@ -202,7 +200,7 @@ def check_versions(exported: list[dict]) -> None:
         elif major(version) != major(ours[name]):
             problems.append(f"'{name}' {version} is incompatible with the installed {ours[name]}")
     if problems:
-        raise ImportError_(
+        raise PulpImportError(
             "The export was made by components this installation cannot import: "
             + "; ".join(problems)
             + "."
@@ -213,7 +211,7 @@ def repository_model(pulp_type: str) -> type[Repository]:
     for model in Repository.detail_models():
         if model.get_pulp_type() == pulp_type:
             return model
-    raise ImportError_(f"The repository type '{pulp_type}' is not installed here.")
+    raise PulpImportError(f"The repository type '{pulp_type}' is not installed here.")
 
 
 # --- the parent task ---------------------------------------------------------------------------
@@ -235,7 +233,7 @@ def scan(paths: list[str], progress: ProgressReport) -> tuple[dict, dict]:
                 digests = hasher.digests()
                 expected = match.group(1) + match.group(2)
                 if digests["sha256"] != expected:
-                    raise ImportError_(
+                    raise PulpImportError(
                         f"The artifact {name} in the export has sha256 {digests['sha256']}:"
                         " its content does not match its name."
                     )
@@ -244,13 +242,13 @@ def scan(paths: list[str], progress: ProgressReport) -> tuple[dict, dict]:
                 progress.increment()
             elif name.endswith(".json"):
                 if member.size > MAX_DOCUMENT:
-                    raise ImportError_(f"The document {name} in the export is too large.")
+                    raise PulpImportError(f"The document {name} in the export is too large.")
                 try:
                     documents[name] = json.loads(tar.extractfile(member).read())
                 except ValueError as exc:
-                    raise ImportError_(f"The document {name} in the export is not JSON: {exc}.")
+                    raise PulpImportError(f"The document {name} in the export is not JSON: {exc}.")
     except tarfile.TarError as exc:
-        raise ImportError_(f"The export archive is damaged: {exc}.")
+        raise PulpImportError(f"The export archive is damaged: {exc}.")
     finally:
         tar.close()
         reader.close()
@@ -261,7 +259,7 @@ def check_artifacts(documents: dict, found: dict) -> list[dict]:
     """Every artifact row matches its file in the export (or one we already store)."""
     rows = documents.get(ARTIFACT_RESOURCE)
     if not isinstance(rows, list):
-        raise ImportError_(f"The export has no {ARTIFACT_RESOURCE}.")
+        raise PulpImportError(f"The export has no {ARTIFACT_RESOURCE}.")
     stored = set(
         Artifact.objects.filter(sha256__in=[r.get("sha256") for r in rows]).values_list(
             "sha256", flat=True
@@ -273,15 +271,17 @@ def check_artifacts(documents: dict, found: dict) -> list[dict]:
         if digests is None:
             if sha256 in stored:
                 continue
-            raise ImportError_(f"The export lists artifact {sha256} but does not contain its file.")
+            raise PulpImportError(
+                f"The export lists artifact {sha256} but does not contain its file."
+            )
         if str(row.get("size", "")) not in ("", str(digests["size"])):
-            raise ImportError_(
+            raise PulpImportError(
                 f"The artifact {sha256} has {digests['size']} bytes, but the export says"
                 f" {row.get('size')}."
             )
         for name, value in row.items():
             if name in digests and name != "size" and value and digests[name] != value.lower():
-                raise ImportError_(
+                raise PulpImportError(
                     f"The {name} of artifact {sha256} is {digests[name]}, but the export says"
                     f" {value}: the artifact's digest does not match."
                 )
@@ -309,18 +309,18 @@ def plan_repositories(documents: dict, mapping: dict, create: bool) -> list[dict
         ]
         row = detail_rows[0][0] if detail_rows else top.get(match.group("name"))
         if not row:
-            raise ImportError_(f"The export has no repository document for {folder}.")
+            raise PulpImportError(f"The export has no repository document for {folder}.")
         source = row.get("name") or match.group("name")
         model = repository_model(row.get("pulp_type", ""))
         destination = mapping.get(source, source)
         existing = Repository.objects.filter(name=destination).first()
         if existing is not None and existing.pulp_type != model.get_pulp_type():
-            raise ImportError_(
+            raise PulpImportError(
                 f"The repository '{destination}' is a {existing.pulp_type} repository, but the"
                 f" export holds a {model.get_pulp_type()} repository for it."
             )
         if existing is None and not create:
-            raise ImportError_(
+            raise PulpImportError(
                 f"The destination repository '{destination}' (for '{source}' in the export)"
                 " does not exist; create it, map it with repo_mapping, or import with"
                 " create_repositories."
@@ -337,13 +337,13 @@ def plan_repositories(documents: dict, mapping: dict, create: bool) -> list[dict
         )
     unknown = set(mapping) - {p["source"] for p in plan}
     if unknown:
-        raise ImportError_(
+        raise PulpImportError(
             "repo_mapping names repositories that are not in the export: "
             + ", ".join(sorted(unknown))
             + "."
         )
     if not plan:
-        raise ImportError_("The export contains no repository versions.")
+        raise PulpImportError("The export contains no repository versions.")
     return plan
 
 
@@ -378,7 +378,7 @@ def store_artifacts(paths: list[str], rows: list[dict], found: dict, placed: lis
                 digests = hasher.digests()
                 if digests != {k: v for k, v in found[sha256].items() if k != "size"}:
                     os.unlink(temp)
-                    raise ImportError_(f"The artifact {sha256} changed while it was imported.")
+                    raise PulpImportError(f"The artifact {sha256} changed while it was imported.")
                 dest = os.path.join(settings.MEDIA_ROOT, artifact_relpath(sha256))
                 if not os.path.exists(dest):
                     placed.append(dest)
@@ -396,12 +396,12 @@ def store_artifacts(paths: list[str], rows: list[dict], found: dict, placed: lis
                 )
                 progress.increment()
     except tarfile.TarError as exc:
-        raise ImportError_(f"The export archive is damaged: {exc}.")
+        raise PulpImportError(f"The export archive is damaged: {exc}.")
     finally:
         tar.close()
         reader.close()
     if wanted:
-        raise ImportError_("Artifacts disappeared from the export between two reads.")
+        raise PulpImportError("Artifacts disappeared from the export between two reads.")
     Artifact.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
     return [r.sha256 for r in new_rows]
 
@@ -437,18 +437,20 @@ def pulp_import(import_pk: str) -> None:
 
         source = params.get("toc") or params.get("path")
         if not path_is_allowed(source, settings.ALLOWED_IMPORT_PATHS):
-            raise ImportError_(f"The path '{source}' is not inside ALLOWED_IMPORT_PATHS any more.")
+            raise PulpImportError(
+                f"The path '{source}' is not inside ALLOWED_IMPORT_PATHS any more."
+            )
         if params.get("toc"):
             with ProgressReport(message="Verifying export pieces", code="import.toc", total=1):
                 paths = pieces_from_toc(params["toc"])
         else:
             if not os.path.isfile(params["path"]):
-                raise ImportError_(f"The export file {params['path']} does not exist.")
+                raise PulpImportError(f"The export file {params['path']} does not exist.")
             paths = [params["path"]]
         with ProgressReport(message="Verifying export", code="import.verify") as progress:
             documents, found = scan(paths, progress)
         if VERSIONS_FILE not in documents:
-            raise ImportError_("The export has no versions.json: it is not a Pulp export.")
+            raise PulpImportError("The export has no versions.json: it is not a Pulp export.")
         check_versions(documents[VERSIONS_FILE])
         rows = check_artifacts(documents, found)
         plan = plan_repositories(
@@ -602,7 +604,7 @@ def import_repository_version(repository_pk: str, folder: str, incremental: bool
                     continue
                 sha = row.get("artifact") or None
                 if sha and sha not in artifacts:
-                    raise ImportError_(
+                    raise PulpImportError(
                         f"The artifact {sha} of {row.get('relative_path')} is missing."
                     )
                 to_create.append(
