@@ -558,3 +558,28 @@ def test_anonymous_users_are_refused(client, dirs):
     resp = post(anonymous, f"{importer['pulp_href']}imports/", {"path": "/x"})
     assert resp.status_code == 401
     assert not PulpImport.objects.exists()
+
+
+def test_lists_cost_no_query_per_row(client, dirs):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    repos = [make_repo(f"q{i}", {"a": bytes([i])}) for i in range(2)]
+
+    def counts() -> tuple[int, int]:
+        exporter = PulpExporter.objects.order_by("pulp_created").first()
+        out = []
+        for url in (PULP_EXPORTERS, f"{get_url(exporter)}exports/"):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out.append(len(ctx.captured_queries))
+        return tuple(out)
+
+    first = make_exporter(client, dirs[0], repos, name="q0")
+    export(client, first)
+    small = counts()
+    for i in range(1, 4):
+        more = make_exporter(client, dirs[0], repos, name=f"q{i}")
+        export(client, more)
+        export(client, first)
+    assert counts() == small

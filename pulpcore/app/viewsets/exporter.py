@@ -78,7 +78,12 @@ class PulpExporterViewSet(ExporterViewSet):
     filterset_class = PulpExporterFilter
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("repositories")
+        return (
+            super()
+            .get_queryset()
+            .select_related("last_export__exporter")
+            .prefetch_related("repositories")
+        )
 
 
 class FilesystemExporterViewSet(ExporterViewSet):
@@ -99,7 +104,7 @@ class ExportViewSet(
     task_name: str = ""
 
     def get_queryset(self):
-        return super().get_queryset().select_related("task").order_by("-pulp_created")
+        return super().get_queryset().select_related("task", "exporter").order_by("-pulp_created")
 
     def get_exporter(self):
         from django.http import Http404

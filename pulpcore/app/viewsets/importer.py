@@ -77,7 +77,7 @@ class PulpImportViewSet(
     filterset_class = None
 
     def get_queryset(self):
-        return super().get_queryset().select_related("task").order_by("-pulp_created")
+        return super().get_queryset().select_related("task", "importer").order_by("-pulp_created")
 
     @extend_schema(
         request=PulpImportSerializer, responses={202: TaskGroupOperationResponseSerializer}
