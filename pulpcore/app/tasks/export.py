@@ -26,6 +26,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 import uuid
 
 from django.conf import settings
@@ -68,6 +69,28 @@ LOCAL_FIELDS = {
 
 class ExportError(Exception):
     """A readable reason why an export cannot be made."""
+
+
+class Ticker:
+    """Counts done items of a ProgressReport and writes them at most about once a second.
+
+    One UPDATE per file would cost more than exporting a small file; users still see progress.
+    """
+
+    def __init__(self, report: ProgressReport, interval: float = 1.0):
+        self.report, self.interval = report, interval
+        self.pending, self.last = 0, time.monotonic()
+
+    def tick(self, count: int = 1) -> None:
+        self.pending += count
+        if time.monotonic() - self.last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.report.increase_by(self.pending)
+            self.pending = 0
+        self.last = time.monotonic()
 
 
 # --- names and values shared with the importer ---------------------------------------------------
@@ -357,11 +380,13 @@ def pulp_export(
             with ProgressReport(
                 message="Exporting Artifacts", code="export.artifacts", total=artifacts.count()
             ) as progress:
+                ticker = Ticker(progress)
                 for artifact in artifacts.iterator(chunk_size=500):
                     path = artifact.file.path
                     try:
                         info = tar.gettarinfo(path, arcname=artifact.file.name)
                         info.uid = info.gid = 0
+                        info.mtime = int(info.mtime)
                         info.uname = info.gname = ""
                         with open(path, "rb") as fh:
                             tar.addfile(info, fh)
@@ -370,7 +395,8 @@ def pulp_export(
                             f"The file of artifact {artifact.sha256} cannot be read"
                             f" ({exc.strerror or exc}); repair the repository and export again."
                         )
-                    progress.increment()
+                    ticker.tick()
+                ticker.flush()
             _add_json_rows(tar, ARTIFACT_RESOURCE, artifact_rows(artifacts))
             repos = [repo for repo, _, _ in per_version]
             _add_json_rows(tar, REPOSITORY_RESOURCE, repository_rows(repos, detail=False))
@@ -508,7 +534,9 @@ def filesystem_export(
     with ProgressReport(
         message="Exporting Artifacts", code="export.artifacts", total=len(files)
     ) as progress:
+        ticker = Ticker(progress)
         for relative_path, artifact in files:
             _place(artifact.file.path, _safe_join(exporter.path, relative_path), exporter.method)
-            progress.increment()
+            ticker.tick()
+        ticker.flush()
     record_created(export)

@@ -49,6 +49,7 @@ from pulpcore.app.tasks.export import (
     EXPORT_INFO_FILE,
     REPOSITORY_RESOURCE,
     VERSIONS_FILE,
+    Ticker,
     component_versions,
     exported_fields,
     resource_filename,
@@ -218,6 +219,7 @@ def repository_model(pulp_type: str) -> type[Repository]:
 def scan(paths: list[str], progress: ProgressReport) -> tuple[dict, dict]:
     """Pass 1: verify every member; return ({document name: parsed JSON}, {sha256: digests})."""
     documents, artifacts = {}, {}
+    ticker = Ticker(progress)
     tar, reader = open_tar(paths)
     try:
         for member in tar:
@@ -239,7 +241,7 @@ def scan(paths: list[str], progress: ProgressReport) -> tuple[dict, dict]:
                     )
                 digests["size"] = hasher.size
                 artifacts[expected] = digests
-                progress.increment()
+                ticker.tick()
             elif name.endswith(".json"):
                 if member.size > MAX_DOCUMENT:
                     raise PulpImportError(f"The document {name} in the export is too large.")
@@ -250,6 +252,7 @@ def scan(paths: list[str], progress: ProgressReport) -> tuple[dict, dict]:
     except tarfile.TarError as exc:
         raise PulpImportError(f"The export archive is damaged: {exc}.")
     finally:
+        ticker.flush()
         tar.close()
         reader.close()
     return documents, artifacts
@@ -359,6 +362,7 @@ def store_artifacts(paths: list[str], rows: list[dict], found: dict, placed: lis
         with ProgressReport(
             message="Importing Artifacts", code="import.artifacts", total=len(wanted)
         ) as progress:
+            ticker = Ticker(progress)
             for member in tar:
                 name = check_member(member)
                 match = ARTIFACT_MEMBER.match(name)
@@ -394,7 +398,8 @@ def store_artifacts(paths: list[str], rows: list[dict], found: dict, placed: lis
                         },
                     )
                 )
-                progress.increment()
+                ticker.tick()
+            ticker.flush()
     except tarfile.TarError as exc:
         raise PulpImportError(f"The export archive is damaged: {exc}.")
     finally:
