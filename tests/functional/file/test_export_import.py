@@ -194,3 +194,34 @@ def test_export_then_import_into_empty_stack(source, target, tmp_path):
     source.pulp("exporter", "pulp", "destroy", "--name", exporter)
     for export in (full, incremental, chunked):
         assert all(os.path.exists(p) for p in export["output_file_info"])
+
+
+@pytest.mark.parametrize("method", ["write", "hardlink", "symlink"])
+def test_filesystem_export_matches_publication(source, tmp_path, method):
+    tag = uuid.uuid4().hex[:6]
+    repo = f"fs-{tag}"
+    cli(source, "file", "repository", "create", "--name", repo)
+    files = {f"d/{i}.bin": upload(source, tmp_path, repo, f"d/{i}.bin", 5000 + i) for i in range(3)}
+    pub = cli(source, "file", "publication", "create", "--repository", repo)
+    target_dir = SHARED / f"fs-{tag}"
+    resp = source.post(
+        "exporters/core/filesystem/",
+        json={"name": f"fs-{tag}", "path": str(target_dir), "method": method},
+    )
+    assert resp.status_code == 201, resp.text
+    task = source.post(
+        f"{resp.json()['pulp_href']}exports/", json={"publication": pub["pulp_href"]}
+    ).json()["task"]
+    assert source.wait_task(task)["state"] == "completed"
+    tree = {
+        str(p.relative_to(target_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in target_dir.rglob("*")
+        if p.is_file()
+    }
+    manifest = tree.pop("PULP_MANIFEST")
+    assert tree == files
+    assert manifest
+    lines = (target_dir / "PULP_MANIFEST").read_text().split()
+    assert sorted(line.split(",")[0] for line in lines) == sorted(files)
+    if method == "symlink":
+        assert all((target_dir / f).is_symlink() for f in files)
