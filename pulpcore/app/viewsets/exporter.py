@@ -8,7 +8,7 @@ an export task and deleted directly; deleting an export or an exporter leaves th
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 
-from pulpcore.app.filters import BaseFilterSet
+from pulpcore.app.filters import NAME_FILTER_OPTIONS, BaseFilterSet, ordering_filter
 from pulpcore.app.models import (
     Exporter,
     FilesystemExport,
@@ -24,7 +24,6 @@ from pulpcore.app.serializers.exporter import (
     PulpExportSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
-from pulpcore.app.viewsets.filtersets import NAME_FILTER_OPTIONS, ordering_filter
 from pulpcore.app.viewsets.mixins import AsyncRemoveMixin, AsyncUpdateMixin
 from pulpcore.app.viewsets.repository import task_response
 from pulpcore.tasking.dispatch import dispatch

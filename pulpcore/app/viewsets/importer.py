@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pulpcore.app import util
-from pulpcore.app.filters import BaseFilterSet
+from pulpcore.app.filters import NAME_FILTER_OPTIONS, BaseFilterSet, ordering_filter
 from pulpcore.app.models import Importer, PulpImport, PulpImporter, TaskGroup
 from pulpcore.app.serializers.base import TaskGroupOperationResponseSerializer
 from pulpcore.app.serializers.importer import (
@@ -24,7 +24,6 @@ from pulpcore.app.serializers.importer import (
     PulpImportSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
-from pulpcore.app.viewsets.filtersets import NAME_FILTER_OPTIONS, ordering_filter
 from pulpcore.tasking.dispatch import dispatch
 
 
