@@ -395,6 +395,17 @@ def test_toc_piece_wrong_or_missing_fails_and_leaves_nothing(client, dirs):
     _assert_nothing_left("tocbad", shas)
 
 
+def test_import_check_reports_missing_pieces(client, dirs):
+    repo, result = _exported(client, dirs, "checked", chunk="2KB")
+    url = f"{IMPORTERS}import-check/"
+    good = post(client, url, {"toc": toc_of(result), "repo_mapping": '{"a": "b"}'}).json()
+    assert good["toc"]["is_valid"] and good["repo_mapping"]["is_valid"]
+    os.unlink(sorted(result.output_file_info)[0])
+    bad = post(client, url, {"toc": toc_of(result)}).json()
+    assert not bad["toc"]["is_valid"] and "is missing" in bad["toc"]["messages"][0]
+    assert post(client, url, {"path": toc_of(result)}).json()["path"]["is_valid"]
+
+
 def _rewrite_tar(src: str, dest: str, mutate) -> None:
     with tarfile.open(src) as tin, tarfile.open(dest, "w") as tout:
         for member in tin.getmembers():

@@ -338,13 +338,8 @@ def plan_repositories(documents: dict, mapping: dict, create: bool) -> list[dict
                 "existing": existing,
             }
         )
-    unknown = set(mapping) - {p["source"] for p in plan}
-    if unknown:
-        raise PulpImportError(
-            "repo_mapping names repositories that are not in the export: "
-            + ", ".join(sorted(unknown))
-            + "."
-        )
+    # Mapping entries for repositories this export does not hold are simply unused: one importer
+    # serves full and incremental exports of different sets of repositories.
     if not plan:
         raise PulpImportError("The export contains no repository versions.")
     return plan
