@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import tarfile
 import zlib
 
@@ -432,7 +431,6 @@ def pulp_import(import_pk: str) -> None:
     placed: list[str] = []
     created_shas: list[str] = []
     created_repos: list[Repository] = []
-    workdir = os.path.join(settings.WORKING_DIRECTORY, f"import-{the_import.pk}")
     try:
         from pulpcore.app.serializers.exporter import path_is_allowed
 
@@ -486,26 +484,26 @@ def pulp_import(import_pk: str) -> None:
                 task_group=group,
             )
             for item in plan:
-                folder = os.path.join(workdir, item["folder"])
-                os.makedirs(folder, exist_ok=True)
-                for name, doc in documents.items():
-                    if name.startswith(item["folder"] + "/"):
-                        with open(os.path.join(folder, os.path.basename(name)), "w") as fh:
-                            json.dump(doc, fh)
+                # The child gets its version's documents with the task (in PostgreSQL), so it
+                # can run on any worker host; the artifacts are already stored.
+                folder_docs = {
+                    name.split("/", 1)[1]: doc
+                    for name, doc in documents.items()
+                    if name.startswith(item["folder"] + "/")
+                }
                 repo = item["existing"].cast()
                 dispatch(
                     "pulpcore.app.tasks.importer.import_repository_version",
                     exclusive_resources=[repo],
                     kwargs={
                         "repository_pk": str(repo.pk),
-                        "folder": folder,
+                        "documents": folder_docs,
                         "incremental": incremental,
                     },
                     task_group=group,
                 )
     except BaseException:
         # Nothing this import stored may remain: artifact rows, their files, new repositories.
-        shutil.rmtree(workdir, ignore_errors=True)
         with transaction.atomic():
             for repo in created_repos:
                 Repository.objects.filter(pk=repo.pk).delete()
@@ -572,62 +570,54 @@ def _group_progress(task, code: str, count: int) -> None:
         )
 
 
-def import_repository_version(repository_pk: str, folder: str, incremental: bool = False) -> None:
-    """Make one new version of a repository holding the exported version's content."""
+def import_repository_version(
+    repository_pk: str, documents: dict, incremental: bool = False
+) -> None:
+    """Make one new version of a repository holding the exported version's content.
+
+    ``documents`` are the version folder's JSON documents by file name. A full export's version
+    replaces the repository's content; an incremental one only adds to it.
+    """
     from pulpcore.app.tasks.repository import new_version
 
     repo = Repository.objects.get(pk=repository_pk).cast()
     task = current_task()
-    try:
-        docs = {}
-        for name in os.listdir(folder):
-            with open(os.path.join(folder, name), "rb") as fh:
-                docs[name] = json.load(fh)
-        content_ids = []
-        with transaction.atomic():
-            mapping: dict[str, Content] = {}
-            for model in repo.CONTENT_TYPES:
-                rows = docs.get(resource_filename(model)) or []
-                with ProgressReport(
-                    message="Importing content", code="import.content", total=len(rows)
-                ) as progress:
-                    units = _content_units(model, rows)
-                    progress.increase_by(len(rows))
-                    _group_progress(task, "import.content", len(rows))
-                mapping.update(units)
-            links = docs.get(CONTENT_ARTIFACT_RESOURCE) or []
-            shas = {r.get("artifact") for r in links if r.get("artifact")}
-            artifacts = dict(Artifact.objects.filter(sha256__in=shas).values_list("sha256", "pk"))
-            to_create = []
-            for row in links:
-                unit = mapping.get(row.get("content"))
-                if unit is None:
-                    continue
-                sha = row.get("artifact") or None
-                if sha and sha not in artifacts:
-                    raise PulpImportError(
-                        f"The artifact {sha} of {row.get('relative_path')} is missing."
-                    )
-                to_create.append(
-                    ContentArtifact(
-                        content_id=unit.pk,
-                        artifact_id=artifacts.get(sha) if sha else None,
-                        relative_path=row.get("relative_path", ""),
-                    )
+    with transaction.atomic():
+        mapping: dict[str, Content] = {}
+        for model in repo.CONTENT_TYPES:
+            rows = documents.get(resource_filename(model)) or []
+            with ProgressReport(
+                message="Importing content", code="import.content", total=len(rows)
+            ) as progress:
+                mapping.update(_content_units(model, rows))
+                progress.increase_by(len(rows))
+                _group_progress(task, "import.content", len(rows))
+        links = documents.get(CONTENT_ARTIFACT_RESOURCE) or []
+        shas = {r.get("artifact") for r in links if r.get("artifact")}
+        artifacts = dict(Artifact.objects.filter(sha256__in=shas).values_list("sha256", "pk"))
+        to_create = []
+        for row in links:
+            unit = mapping.get(row.get("content"))
+            if unit is None:
+                continue
+            sha = row.get("artifact") or None
+            if sha and sha not in artifacts:
+                raise PulpImportError(
+                    f"The artifact {sha} of {row.get('relative_path')} is missing."
                 )
-            to_create.sort(key=lambda ca: (str(ca.content_id), ca.relative_path))
-            ContentArtifact.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
-            content_ids = sorted({str(u.pk) for u in mapping.values()})
-        with new_version(repo) as version:
-            if not incremental:
-                version.remove_content(version.content.exclude(pk__in=content_ids))
-            if content_ids:
-                version.add_content(Content.objects.filter(pk__in=content_ids))
-        _group_progress(task, "import.repo.versions", 1)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        parent = os.path.dirname(folder)
-        try:
-            os.rmdir(parent)
-        except OSError:
-            pass
+            to_create.append(
+                ContentArtifact(
+                    content_id=unit.pk,
+                    artifact_id=artifacts.get(sha) if sha else None,
+                    relative_path=row.get("relative_path", ""),
+                )
+            )
+        to_create.sort(key=lambda ca: (str(ca.content_id), ca.relative_path))
+        ContentArtifact.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
+        content_ids = sorted({str(u.pk) for u in mapping.values()})
+    with new_version(repo) as version:
+        if not incremental:
+            version.remove_content(version.content.exclude(pk__in=content_ids))
+        if content_ids:
+            version.add_content(Content.objects.filter(pk__in=content_ids))
+    _group_progress(task, "import.repo.versions", 1)
