@@ -43,7 +43,7 @@ API = "/pulp/api/v3/"
 PULP_EXPORTERS = f"{API}exporters/core/pulp/"
 FS_EXPORTERS = f"{API}exporters/core/filesystem/"
 IMPORTERS = f"{API}importers/core/pulp/"
-SAMPLE = Path("/work/shared/pulp-exports/pulpcore-3.123.1-full")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "pulpcore-3.123.1-full"
 
 
 @pytest.fixture

@@ -578,8 +578,6 @@ def import_repository_version(
     ``documents`` are the version folder's JSON documents by file name. A full export's version
     replaces the repository's content; an incremental one only adds to it.
     """
-    from pulpcore.app.tasks.repository import new_version
-
     repo = Repository.objects.get(pk=repository_pk).cast()
     task = current_task()
     with transaction.atomic():
@@ -615,7 +613,7 @@ def import_repository_version(
         to_create.sort(key=lambda ca: (str(ca.content_id), ca.relative_path))
         ContentArtifact.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
         content_ids = sorted({str(u.pk) for u in mapping.values()})
-    with new_version(repo) as version:
+    with repo.new_version() as version:
         if not incremental:
             version.remove_content(version.content.exclude(pk__in=content_ids))
         if content_ids:
