@@ -24,8 +24,11 @@ from pulpcore.app.serializers.exporter import (
     PulpExportSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
-from pulpcore.app.viewsets.mixins import AsyncRemoveMixin, AsyncUpdateMixin
-from pulpcore.app.viewsets.repository import task_response
+from pulpcore.app.viewsets.mixins import (
+    AsyncRemoveMixin,
+    AsyncUpdateMixin,
+    OperationPostponedResponse,
+)
 from pulpcore.tasking.dispatch import dispatch
 
 
@@ -137,7 +140,7 @@ class ExportViewSet(
             shared_resources=shared,
             kwargs={"exporter_pk": str(exporter.pk), **kwargs},
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
 
 class PulpExportViewSet(ExportViewSet):
