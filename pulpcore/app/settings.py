@@ -94,6 +94,8 @@ ALLOWED_IMPORT_PATHS = []
 ALLOWED_EXPORT_PATHS = []
 # Minutes an orphaned content unit or artifact is kept before orphan cleanup may remove it.
 ORPHAN_PROTECTION_TIME = 24 * 60
+# Minutes between orphan cleanups the workers dispatch by themselves (task-schedules/); None = off.
+ORPHAN_CLEANUP_INTERVAL = None
 # Minutes a finished task is kept; older ones are removed by orphan cleanup. 0 keeps them forever.
 TASK_PROTECTION_TIME = 0
 # Minutes an unfinished upload is kept; older ones are removed by orphan cleanup. 0 keeps them.

@@ -197,6 +197,11 @@ VALIDATORS = [
         for name in ("ORPHAN_PROTECTION_TIME", "TASK_PROTECTION_TIME", "UPLOAD_PROTECTION_TIME")
     ],
     _check(
+        "ORPHAN_CLEANUP_INTERVAL",
+        lambda v: v in (None, "") or _intlike(1)(v),
+        "ORPHAN_CLEANUP_INTERVAL must be minutes (1 or more) or null (off), got {value!r}",
+    ),
+    _check(
         "CONTENT_DB_THREADS", _intlike(1), "CONTENT_DB_THREADS must be 1 or more, got {value!r}"
     ),
     _check("CONTENT_RESOLVE_CACHE", _boolish, "CONTENT_RESOLVE_CACHE must be true or false"),
@@ -252,6 +257,7 @@ DERIVED = (
     "CONTENT_X_ACCEL_REDIRECT",
     "CONTENT_STREAM_REPLAY_LIMIT",
     "HIDE_GUARDED_DISTRIBUTIONS",
+    "ORPHAN_CLEANUP_INTERVAL",
 )
 
 
@@ -288,6 +294,8 @@ def derive(mod: ModuleType) -> None:
     mod.CONTENT_X_ACCEL_REDIRECT = mod.CONTENT_X_ACCEL_REDIRECT or None
     mod.CONTENT_STREAM_REPLAY_LIMIT = int(mod.CONTENT_STREAM_REPLAY_LIMIT)
     mod.HIDE_GUARDED_DISTRIBUTIONS = _to_bool(mod.HIDE_GUARDED_DISTRIBUTIONS)
+    interval = mod.ORPHAN_CLEANUP_INTERVAL
+    mod.ORPHAN_CLEANUP_INTERVAL = None if interval in (None, "") else int(interval)
 
 
 def finalize(mod: ModuleType, dict_defaults: dict[str, dict] | None = None) -> None:

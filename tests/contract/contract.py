@@ -41,7 +41,6 @@ IGNORED_COMPONENTS = {"RemoteResponsePolicyEnum"}
 # type gets installed, its enum value appears in our document and must be removed here.
 PENDING_TYPES = frozenset(
     {
-        "core.artifact",
         "core.publishedmetadata",
         "core.rbac",
     }

@@ -37,6 +37,9 @@ from pulpcore.app.models.repository import (
     RepositoryContent,
     RepositoryVersion,
 )
+from pulpcore.app.models.artifact_distribution import ArtifactDistribution  # noqa: E402
+from pulpcore.app.models.schedule import TaskSchedule  # noqa: E402
+from pulpcore.app.models.signing import SigningService  # noqa: E402
 from pulpcore.app.models.task import (
     TASK_FINAL_STATES,
     TASK_INCOMPLETE_STATES,
@@ -62,6 +65,7 @@ __all__ = [
     "Exporter",
     "AppStatus",
     "Artifact",
+    "ArtifactDistribution",
     "ArtifactMismatch",
     "BaseModel",
     "CHECKSUM_NAMES",
@@ -87,11 +91,13 @@ __all__ = [
     "RepositoryContent",
     "RepositoryVersion",
     "Role",
+    "SigningService",
     "TASK_FINAL_STATES",
     "TASK_INCOMPLETE_STATES",
     "TASK_STATES",
     "Task",
     "TaskGroup",
+    "TaskSchedule",
     "Upload",
     "UploadChunk",
     "UserRole",

@@ -4,7 +4,6 @@ New versions are made with ``with repository.new_version() as version:`` (the mo
 life cycle: complete, drop a no-op, discard on error, record in ``created_resources``).
 """
 
-import asyncio
 import logging
 import os
 
@@ -14,8 +13,6 @@ from pulpcore.app.models import (
     Artifact,
     Content,
     ContentArtifact,
-    ProgressReport,
-    RemoteArtifact,
     Repository,
     RepositoryVersion,
 )
@@ -87,88 +84,15 @@ def delete_version(repository_version_pk: str) -> None:
 
 
 # --- repair -------------------------------------------------------------------------------------
-def _artifact_state(artifact: Artifact, verify_checksums: bool) -> str:
-    """``ok``, ``missing`` or ``corrupted`` for a stored artifact's file."""
-    path = artifact.file.path
-    if not os.path.exists(path):
-        return "missing"
-    if os.path.getsize(path) != artifact.size:
-        return "corrupted"
-    if verify_checksums:
-        from pulpcore.app.files import MultiHasher
-
-        hasher = MultiHasher(["sha256"])
-        with open(path, "rb") as fp:
-            while chunk := fp.read(1024 * 1024):
-                hasher.update(chunk)
-        if hasher.digests()["sha256"] != artifact.sha256:
-            return "corrupted"
-    return "ok"
-
-
-async def _redownload(artifact: Artifact, sources: list[tuple[str, object]]) -> bool:
-    """Fetch ``artifact`` again from any ``(url, remote)``, validated against its sha256."""
-    from pulpcore.download import DownloaderFactory
-
-    for url, remote in sources:
-        factory = DownloaderFactory(remote)
-        try:
-            downloader = factory.build(
-                url, expected_digests={"sha256": artifact.sha256}, expected_size=artifact.size
-            )
-            result = await downloader.run()
-        except Exception as exc:  # noqa: BLE001 - try the next remote, report below
-            log.warning("Repair of %s from %s failed: %s", artifact.sha256, url, exc)
-            continue
-        finally:
-            await factory.close()
-        dest = artifact.file.path
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        os.replace(result.path, dest)
-        os.chmod(dest, 0o644)
-        return True
-    return False
-
-
 def repair_version(repository_version_pk: str, verify_checksums: bool = True) -> dict:
-    """Task body of ``repair/``: check every stored file of the version; re-download missing or
-    corrupted ones from the remotes that know them. Progress reports count what was found."""
+    """Task body of ``versions/<n>/repair/``: check every stored file of the version; re-download
+    missing or corrupted ones. Unrepairable files are reported in progress, not raised."""
+    from pulpcore.app.tasks.repair import repair_artifacts
+
     version = RepositoryVersion.objects.get(pk=repository_version_pk)
-    cas = (
-        ContentArtifact.objects.filter(content__in=version.content, artifact__isnull=False)
-        .select_related("artifact")
-        .order_by("artifact__sha256")
-    )
-    artifacts = {ca.artifact_id: ca.artifact for ca in cas}
-    missing_pr = ProgressReport(message="Identify missing units", code="repair.missing", done=0)
-    corrupt_pr = ProgressReport(message="Identify corrupted units", code="repair.corrupted", done=0)
-    repaired_pr = ProgressReport(message="Repair corrupted units", code="repair.repaired", done=0)
-    bad: list[Artifact] = []
-    with missing_pr, corrupt_pr:
-        for artifact in artifacts.values():
-            state = _artifact_state(artifact, verify_checksums)
-            if state == "missing":
-                missing_pr.increment()
-                bad.append(artifact)
-            elif state == "corrupted":
-                corrupt_pr.increment()
-                bad.append(artifact)
-    unrepaired = []
-    with repaired_pr:
-        for artifact in bad:
-            sources = [
-                (ra.url, ra.remote.cast())
-                for ra in RemoteArtifact.objects.filter(
-                    content_artifact__artifact=artifact
-                ).select_related("remote")
-            ]
-            if sources and asyncio.run(_redownload(artifact, sources)):
-                repaired_pr.increment()
-            else:
-                unrepaired.append(artifact.sha256)
-    if unrepaired:
-        raise RuntimeError(
-            f"{len(unrepaired)} artifact(s) are missing or corrupted and could not be "
-            f"re-downloaded: {', '.join(unrepaired[:10])}"
-        )
-    return {"checked": len(artifacts), "repaired": repaired_pr.done}
+    artifacts = Artifact.objects.filter(
+        pk__in=ContentArtifact.objects.filter(
+            content__in=version.content, artifact__isnull=False
+        ).values("artifact_id")
+    ).order_by("sha256")
+    return repair_artifacts(artifacts, verify_checksums)

@@ -10,6 +10,11 @@ from pulpcore.app.viewsets.access import (  # noqa: F401, E402
     UserRoleViewSet,
     UserViewSet,
 )
+from pulpcore.app.viewsets.admin import (  # noqa: F401
+    ArtifactDistributionViewSet,
+    SigningServiceViewSet,
+    TaskScheduleViewSet,
+)
 from pulpcore.app.viewsets.artifact import ArtifactFilter, ArtifactViewSet  # noqa: F401
 from pulpcore.app.viewsets.base import (  # noqa: F401
     REGISTRY,

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.views import APIView
 
 from pulpcore.app import util
 from pulpcore.app.access import defaults as access_defaults
@@ -57,18 +58,36 @@ class OrphansCleanupViewSet(NamedModelViewSet):
     )
     @action(detail=False, methods=["post"])
     def cleanup(self, request):
-        from pulpcore.tasking.dispatch import dispatch
-
         body = OrphansCleanupSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        pks = body.validated_data.get("content_hrefs")
-        task = dispatch(
-            "pulpcore.app.tasks.orphan.orphan_cleanup",
-            kwargs={
-                "content_pks": pks,
-                "orphan_protection_time": body.validated_data.get("orphan_protection_time"),
-            },
-            # Nothing may add content to a repository while we decide what is orphaned.
-            exclusive_resources=["/pulp/api/v3/orphans/cleanup/"],
+        task = dispatch_orphan_cleanup(
+            body.validated_data.get("content_hrefs"),
+            body.validated_data.get("orphan_protection_time"),
         )
         return OperationPostponedResponse(task, request)
+
+
+def dispatch_orphan_cleanup(content_pks: list | None = None, protection: int | None = None):
+    """Queue the orphan cleanup task (shared by ``cleanup/``, ``DELETE orphans/`` and the
+    periodic schedule)."""
+    from pulpcore.tasking.dispatch import dispatch
+
+    return dispatch(
+        "pulpcore.app.tasks.orphan.orphan_cleanup",
+        kwargs={"content_pks": content_pks, "orphan_protection_time": protection},
+        # Nothing may add content to a repository while we decide what is orphaned.
+        exclusive_resources=["/pulp/api/v3/orphans/cleanup/"],
+    )
+
+
+class OrphansView(APIView):
+    """``DELETE orphans/``: Pulp's deprecated spelling of ``orphans/cleanup/`` with defaults."""
+
+    @extend_schema(
+        operation_id="orphans_delete",
+        tags=["Orphans"],
+        request=None,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    def delete(self, request):
+        return OperationPostponedResponse(dispatch_orphan_cleanup(), request)

@@ -11,7 +11,7 @@ from django.db import connections
 from django.utils import timezone
 
 from pulpcore.app.models import Task, Worker
-from pulpcore.tasking import pg, recovery, runner
+from pulpcore.tasking import pg, recovery, runner, schedules
 from pulpcore.tasking.context import current_worker, process_name, set_current_worker
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class Monitor(threading.Thread):
                 if self.cleanup and time.monotonic() - last_cleanup > 2.0:
                     last_cleanup = time.monotonic()
                     recovery.cleanup_dead_workers()
+                    schedules.dispatch_due()
             except Exception as exc:  # noqa: BLE001 - keep beating through outages
                 log.warning("Heartbeat failed (%s); reconnecting", exc)
                 try:

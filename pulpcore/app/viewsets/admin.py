@@ -1,0 +1,120 @@
+"""Admin endpoints: signing services, task schedules, artifact distributions (read-only), and
+the ``repositories/reclaim_space/`` and ``repair/`` operations."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
+from rest_framework.views import APIView
+
+from pulpcore.app.filters import BaseFilterSet, ordering_filter
+from pulpcore.app.models import ArtifactDistribution, Repository, SigningService, TaskSchedule
+from pulpcore.app.serializers.admin import (
+    ArtifactDistributionSerializer,
+    ReclaimSpaceSerializer,
+    SigningServiceSerializer,
+    TaskScheduleSerializer,
+)
+from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
+from pulpcore.app.serializers.repository import RepairSerializer
+from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
+from pulpcore.app.viewsets.filters.publication import DistributionFilter
+from pulpcore.app.viewsets.publication import ListDistributionViewSet
+from pulpcore.app.viewsets.repository import task_response
+from pulpcore.tasking.dispatch import dispatch
+
+
+class SigningServiceFilter(BaseFilterSet):
+    ordering = ordering_filter(SigningService)
+
+    class Meta:
+        model = SigningService
+        fields = {"name": ["exact"]}
+
+
+class SigningServiceViewSet(ReadOnlyNamedModelViewSet):
+    """``signing-services/``: registered with ``pulpcore-manager add-signing-service``."""
+
+    endpoint_name = "signing-services"
+    queryset = SigningService.objects.order_by("name")
+    serializer_class = SigningServiceSerializer
+    filterset_class = SigningServiceFilter
+
+
+class TaskScheduleFilter(BaseFilterSet):
+    ordering = ordering_filter(TaskSchedule)
+
+    class Meta:
+        model = TaskSchedule
+        fields = {"name": ["exact", "contains"], "task_name": ["exact", "contains"]}
+
+
+class TaskScheduleViewSet(ReadOnlyNamedModelViewSet):
+    """``task-schedules/``: what the workers dispatch periodically (configured in settings)."""
+
+    endpoint_name = "task-schedules"
+    queryset = TaskSchedule.objects.select_related("last_task").order_by("name")
+    serializer_class = TaskScheduleSerializer
+    filterset_class = TaskScheduleFilter
+
+
+class ArtifactDistributionViewSet(
+    mixins.RetrieveModelMixin, mixins.ListModelMixin, NamedModelViewSet
+):
+    """``distributions/core/artifacts/``: list and read only, as in Pulp."""
+
+    endpoint_name = "artifacts"
+    queryset = ArtifactDistribution.objects.select_related("content_guard").order_by(
+        "-pulp_created"
+    )
+    serializer_class = ArtifactDistributionSerializer
+    filterset_class = DistributionFilter
+
+    @classmethod
+    def master_viewset(cls):
+        return ListDistributionViewSet
+
+
+class ReclaimSpaceView(APIView):
+    """``repositories/reclaim_space/``: give back the disk space of content no one needs."""
+
+    @extend_schema(
+        operation_id="repositories_reclaim_space_reclaim",
+        tags=["Repositories: Reclaim_Space"],
+        request=ReclaimSpaceSerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    def post(self, request):
+        """Delete the stored files that only the reclaimed versions need."""
+        body = ReclaimSpaceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        repos = list(Repository.objects.filter(pk__in=body.validated_data["repo_hrefs"]))
+        task = dispatch(
+            "pulpcore.app.tasks.reclaim.reclaim_space",
+            exclusive_resources=[repo.cast() for repo in repos],
+            kwargs={
+                "repo_pks": body.validated_data["repo_hrefs"],
+                "keeplist_pks": body.validated_data["repo_versions_keeplist"],
+            },
+        )
+        return task_response(task)
+
+
+class RepairView(APIView):
+    """``repair/``: check every stored artifact; re-download what is missing or corrupted."""
+
+    @extend_schema(
+        operation_id="repair_post",
+        tags=["Repair"],
+        request=RepairSerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    def post(self, request):
+        body = RepairSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = dispatch(
+            "pulpcore.app.tasks.repair.repair_all_artifacts",
+            kwargs={"verify_checksums": body.validated_data["verify_checksums"]},
+            # Orphan cleanup must not delete an artifact while it is being re-downloaded.
+            exclusive_resources=["/pulp/api/v3/repair/"],
+            shared_resources=["/pulp/api/v3/orphans/cleanup/"],
+        )
+        return task_response(task)
