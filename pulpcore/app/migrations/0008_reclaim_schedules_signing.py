@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0002_contentartifact_relative_path_index"),
+        ("core", "0006_content_guards"),
     ]
 
     operations = [
