@@ -20,6 +20,7 @@ from pulpcore.app.models import (  # noqa: F401
     Repository,
     RepositoryContent,
     RepositoryVersion,
+    SigningService,
     Task,
     TaskGroup,
     Upload,

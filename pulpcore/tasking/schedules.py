@@ -56,7 +56,18 @@ def _dispatch(schedule: TaskSchedule):
 
 
 def dispatch_due(now=None) -> list:
-    """Dispatch every schedule whose time has come; return the tasks dispatched."""
+    """Dispatch every schedule whose time has come; return the tasks dispatched.
+
+    Errors are logged and swallowed: a broken schedule must not stop the worker's heartbeat.
+    """
+    try:
+        return _dispatch_due(now)
+    except Exception:  # noqa: BLE001 - logged; the next tick tries again
+        log.exception("Could not dispatch scheduled tasks")
+        return []
+
+
+def _dispatch_due(now=None) -> list:
     global _synced
     if not _synced:
         sync_from_settings()

@@ -90,6 +90,8 @@ class ReclaimSpaceView(APIView):
         task = dispatch(
             "pulpcore.app.tasks.reclaim.reclaim_space",
             exclusive_resources=[repo.cast() for repo in repos],
+            # Artifacts are deleted: not while orphan cleanup or a repair works on them.
+            shared_resources=["/pulp/api/v3/orphans/cleanup/", "/pulp/api/v3/repair/"],
             kwargs={
                 "repo_pks": body.validated_data["repo_hrefs"],
                 "keeplist_pks": body.validated_data["repo_versions_keeplist"],
