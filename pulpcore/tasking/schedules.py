@@ -25,7 +25,7 @@ _synced = False
 
 def sync_from_settings() -> None:
     """Create, update or remove the setting-driven schedules to match the settings."""
-    minutes = getattr(settings, "ORPHAN_CLEANUP_INTERVAL", None)
+    minutes = settings.ORPHAN_CLEANUP_INTERVAL
     if not minutes:
         TaskSchedule.objects.filter(name=ORPHAN_CLEANUP_NAME).delete()
         return

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_content_guards"),
+        ("core", "0004_encrypted_secrets"),
     ]
 
     operations = [

@@ -21,6 +21,7 @@ from pulpcore.app.models import (
     RepositoryContent,
     RepositoryVersion,
 )
+from pulpcore.app.queries import versions
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def reclaimable_content_artifacts(repo_pks: list, keeplist_pks: list):
         content_id__in=in_reclaimed, artifact__isnull=False
     ).exclude(content_id__in=in_other_repos)
     for version in RepositoryVersion.objects.filter(pk__in=keeplist_pks):
-        qs = qs.exclude(content_id__in=version.content.values("pk"))
+        qs = qs.exclude(content_id__in=versions.content_in(version).values("pk"))
     published = PublishedArtifact.objects.filter(content_artifact=OuterRef("pk"))
     refetchable = RemoteArtifact.objects.filter(content_artifact=OuterRef("pk"))
     return qs.exclude(Exists(published)).filter(Exists(refetchable))

@@ -5,7 +5,6 @@ life cycle: complete, drop a no-op, discard on error, record in ``created_resour
 """
 
 import logging
-import os
 
 from django.db import transaction
 
