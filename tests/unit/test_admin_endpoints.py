@@ -309,3 +309,42 @@ def test_repair_all_refetches_and_reports_unrepairable(client, tmp_path):
     assert stored.read_bytes() == good
     assert Artifact.objects.count() >= 2
     assert post(client, f"{API}repair/", {"verify_checksums": "maybe"}).status_code == 400
+
+
+# --- who may ------------------------------------------------------------------------------------
+def test_admin_endpoints_as_admin_user_and_anonymous(client, settings):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    settings.ORPHAN_CLEANUP_INTERVAL = 30
+    schedules.sync_from_settings()
+    SigningService.objects.create(
+        name="s", script="/bin/true", public_key="k", pubkey_fingerprint="f"
+    )
+    ArtifactDistribution.objects.create(name="ad", base_path="ad")
+    repo = make_repo(client)
+    user = get_user_model().objects.create(username="alice")
+    alice = Client()
+    alice.force_login(user)
+    anonymous = Client()
+    reclaim = {"repo_hrefs": [repo["pulp_href"]]}
+    before = Task.objects.count()
+    for c, may in ((client, True), (alice, False), (anonymous, False)):
+        r = post(c, f"{API}repair/", {})
+        assert (r.status_code == 202) is may, r.status_code
+        r = post(c, f"{API}repositories/reclaim_space/", reclaim)
+        assert (r.status_code == 202) is may, r.status_code
+        r = c.delete(f"{API}orphans/")
+        assert (r.status_code == 202) is may, r.status_code
+    assert Task.objects.count() == before + 3  # only the admin's
+    # Everyone signed in sees signing services and artifact distributions.
+    for c in (client, alice):
+        assert c.get(f"{API}signing-services/").json()["count"] == 1
+        assert c.get(f"{API}distributions/core/artifacts/").json()["count"] == 1
+    # Schedules: listed, but scoped to what the user may view.
+    assert client.get(f"{API}task-schedules/").json()["count"] == 1
+    assert alice.get(f"{API}task-schedules/").json()["count"] == 0
+    href = client.get(f"{API}task-schedules/").json()["results"][0]["pulp_href"]
+    assert alice.get(href).status_code in (403, 404)
+    for path in ("signing-services/", "task-schedules/", "distributions/core/artifacts/"):
+        assert anonymous.get(f"{API}{path}").status_code in (401, 403)

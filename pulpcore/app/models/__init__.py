@@ -1,6 +1,7 @@
 """Core models. Plugins import them through :mod:`pulpcore.plugin.models`."""
 
 from pulpcore.app.models.access import AccessPolicy, Group, GroupRole, Role, UserRole
+from pulpcore.app.models.artifact_distribution import ArtifactDistribution  # noqa: E402
 from pulpcore.app.models.base import AppStatus, BaseModel, MasterModel
 from pulpcore.app.models.content import (
     CHECKSUM_NAMES,
@@ -37,7 +38,6 @@ from pulpcore.app.models.repository import (
     RepositoryContent,
     RepositoryVersion,
 )
-from pulpcore.app.models.artifact_distribution import ArtifactDistribution  # noqa: E402
 from pulpcore.app.models.schedule import TaskSchedule  # noqa: E402
 from pulpcore.app.models.signing import SigningService  # noqa: E402
 from pulpcore.app.models.task import (

@@ -3,8 +3,10 @@ the ``repositories/reclaim_space/`` and ``repair/`` operations."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
+from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
+from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.filters import BaseFilterSet, ordering_filter
 from pulpcore.app.models import ArtifactDistribution, Repository, SigningService, TaskSchedule
 from pulpcore.app.serializers.admin import (
@@ -22,6 +24,14 @@ from pulpcore.app.viewsets.repository import task_response
 from pulpcore.tasking.dispatch import dispatch
 
 
+class SuperuserOnly(BasePermission):
+    """Pulp's ``admin`` principal for the endpoints that act on the whole installation."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_superuser)
+
+
 class SigningServiceFilter(BaseFilterSet):
     ordering = ordering_filter(SigningService)
 
@@ -37,6 +47,8 @@ class SigningServiceViewSet(ReadOnlyNamedModelViewSet):
     queryset = SigningService.objects.order_by("name")
     serializer_class = SigningServiceSerializer
     filterset_class = SigningServiceFilter
+    # As in Pulp: every user may see which signing services exist (plugins let them pick one).
+    DEFAULT_ACCESS_POLICY = {"statements": [access_defaults.allow(["list", "retrieve"])]}
 
 
 class TaskScheduleFilter(BaseFilterSet):
@@ -54,6 +66,14 @@ class TaskScheduleViewSet(ReadOnlyNamedModelViewSet):
     queryset = TaskSchedule.objects.select_related("last_task").order_by("name")
     serializer_class = TaskScheduleSerializer
     filterset_class = TaskScheduleFilter
+    # As in Pulp: listed to everyone, scoped to the schedules they may view.
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            access_defaults.allow("list"),
+            access_defaults.allow("retrieve", "has_model_or_obj_perms:core.view_taskschedule"),
+        ],
+        "queryset_scoping": access_defaults.SCOPED,
+    }
 
 
 class ArtifactDistributionViewSet(
@@ -67,6 +87,7 @@ class ArtifactDistributionViewSet(
     )
     serializer_class = ArtifactDistributionSerializer
     filterset_class = DistributionFilter
+    DEFAULT_ACCESS_POLICY = {"statements": [access_defaults.allow(["list", "retrieve"])]}
 
     @classmethod
     def master_viewset(cls):
@@ -75,6 +96,8 @@ class ArtifactDistributionViewSet(
 
 class ReclaimSpaceView(APIView):
     """``repositories/reclaim_space/``: give back the disk space of content no one needs."""
+
+    permission_classes = [SuperuserOnly]
 
     @extend_schema(
         operation_id="repositories_reclaim_space_reclaim",
@@ -102,6 +125,8 @@ class ReclaimSpaceView(APIView):
 
 class RepairView(APIView):
     """``repair/``: check every stored artifact; re-download what is missing or corrupted."""
+
+    permission_classes = [SuperuserOnly]
 
     @extend_schema(
         operation_id="repair_post",

@@ -83,6 +83,11 @@ def dispatch_orphan_cleanup(content_pks: list | None = None, protection: int | N
 class OrphansView(APIView):
     """``DELETE orphans/``: Pulp's deprecated spelling of ``orphans/cleanup/`` with defaults."""
 
+    def get_permissions(self):
+        from pulpcore.app.viewsets.admin import SuperuserOnly
+
+        return [SuperuserOnly()]  # as orphans/cleanup/: admin only
+
     @extend_schema(
         operation_id="orphans_delete",
         tags=["Orphans"],
