@@ -45,14 +45,16 @@ def sync_from_settings() -> None:
             schedule.save(update_fields=["dispatch_interval", "next_dispatch", "pulp_last_updated"])
 
 
-def _dispatch(schedule: TaskSchedule):
-    if schedule.task_name == ORPHAN_CLEANUP_TASK:
-        from pulpcore.app.viewsets.orphans import dispatch_orphan_cleanup
+# Resources a scheduled task reserves: the same ones its REST endpoint reserves.
+TASK_RESOURCES = {ORPHAN_CLEANUP_TASK: ["/pulp/api/v3/orphans/cleanup/"]}
 
-        return dispatch_orphan_cleanup()
+
+def _dispatch(schedule: TaskSchedule):
     from pulpcore.tasking.dispatch import dispatch
 
-    return dispatch(schedule.task_name)
+    return dispatch(
+        schedule.task_name, exclusive_resources=TASK_RESOURCES.get(schedule.task_name, [])
+    )
 
 
 def dispatch_due(now=None) -> list:

@@ -19,8 +19,8 @@ from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.repository import RepairSerializer
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
 from pulpcore.app.viewsets.filters.publication import DistributionFilter
+from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 from pulpcore.app.viewsets.publication import ListDistributionViewSet
-from pulpcore.app.viewsets.repository import task_response
 from pulpcore.tasking.dispatch import dispatch
 
 
@@ -120,7 +120,7 @@ class ReclaimSpaceView(APIView):
                 "keeplist_pks": body.validated_data["repo_versions_keeplist"],
             },
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)
 
 
 class RepairView(APIView):
@@ -144,4 +144,4 @@ class RepairView(APIView):
             exclusive_resources=["/pulp/api/v3/repair/"],
             shared_resources=["/pulp/api/v3/orphans/cleanup/"],
         )
-        return task_response(task)
+        return OperationPostponedResponse(task, request)

@@ -68,8 +68,8 @@ class OrphansCleanupViewSet(NamedModelViewSet):
 
 
 def dispatch_orphan_cleanup(content_pks: list | None = None, protection: int | None = None):
-    """Queue the orphan cleanup task (shared by ``cleanup/``, ``DELETE orphans/`` and the
-    periodic schedule)."""
+    """Queue the orphan cleanup task (shared by ``cleanup/`` and ``DELETE orphans/``; the
+    periodic schedule reserves the same resource, see ``tasking/schedules.py``)."""
     from pulpcore.tasking.dispatch import dispatch
 
     return dispatch(
