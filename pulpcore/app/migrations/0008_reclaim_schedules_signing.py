@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0005_rbac"),
+        ("core", "0007_export_import"),
     ]
 
     operations = [
