@@ -65,7 +65,7 @@ def rendered_dom(url: str, timeout: float = 120) -> str:
     if binary is None:
         raise RuntimeError("chromium is not installed (apt-get install -y chromium)")
     res = subprocess.run(
-        [binary, *FLAGS, "--dump-dom", url],
+        [binary, *FLAGS, "--window-size=1400,20000", "--dump-dom", url],
         check=True,
         capture_output=True,
         text=True,

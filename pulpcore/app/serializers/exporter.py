@@ -33,11 +33,18 @@ def path_is_allowed(path: str, allowed: list[str]) -> bool:
     return False
 
 
+# Read at call time so a test's or an operator's override is seen.
+ALLOWED_PATH_SETTINGS = {
+    "ALLOWED_EXPORT_PATHS": lambda: settings.ALLOWED_EXPORT_PATHS,
+    "ALLOWED_IMPORT_PATHS": lambda: settings.ALLOWED_IMPORT_PATHS,
+}
+
+
 def validate_allowed_path(path: str, setting: str) -> str:
     """An absolute path inside the directories listed in ``settings.<setting>``."""
     if not os.path.isabs(path):
         raise serializers.ValidationError(f"The path '{path}' must be absolute.")
-    allowed = list(getattr(settings, setting, []) or [])
+    allowed = list(ALLOWED_PATH_SETTINGS[setting]() or [])
     if not path_is_allowed(path, allowed):
         raise serializers.ValidationError(
             f"The path '{path}' is not inside any of the directories listed in {setting}"

@@ -8,7 +8,7 @@ repository into the same group.
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,6 +24,7 @@ from pulpcore.app.serializers.importer import (
     PulpImportSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.mixins import TaskGroupOperationResponse
 from pulpcore.tasking.dispatch import dispatch
 
 
@@ -108,7 +109,7 @@ class PulpImportViewSet(
             )
             the_import.task = task
             the_import.save(update_fields=["task"])
-        return Response({"task_group": util.get_url(group)}, status=status.HTTP_202_ACCEPTED)
+        return TaskGroupOperationResponse(group, request)
 
 
 class PulpImportCheckView(APIView):

@@ -24,6 +24,13 @@ class OperationPostponedResponse(Response):
         super().__init__({"task": util.get_url(task)}, status=status.HTTP_202_ACCEPTED)
 
 
+class TaskGroupOperationResponse(Response):
+    """202 with ``{"task_group": href}``: work split into several tasks that a group follows."""
+
+    def __init__(self, task_group, request=None):
+        super().__init__({"task_group": util.get_url(task_group)}, status=status.HTTP_202_ACCEPTED)
+
+
 def jsonable_data(data) -> dict:
     """Request data as plain JSON (form/multipart bodies become dicts of strings or lists)."""
     if isinstance(data, QueryDict):
