@@ -594,3 +594,21 @@ def test_lists_cost_no_query_per_row(client, dirs):
         export(client, more)
         export(client, first)
     assert counts() == small
+
+
+def test_users_without_rights_cannot_export_or_import(client, dirs):
+    """Exporters and importers write to and read from the server's disk: admins only here."""
+    make_exporter(client, dirs[0], [make_repo("guarded", {"a": b"a"})])
+    importer = make_importer(client)
+    user = get_user_model().objects.create(username="plain-user")
+    plain = Client()
+    plain.force_login(user)
+    for url in (PULP_EXPORTERS, FS_EXPORTERS, IMPORTERS):
+        assert plain.get(url).status_code == 403
+        assert post(plain, url, {"name": "mine", "path": str(dirs[0])}).status_code == 403
+    exporter = PulpExporter.objects.get()
+    assert post(plain, f"{get_url(exporter)}exports/", {}).status_code == 403
+    assert post(plain, f"{importer['pulp_href']}imports/", {"path": "/x"}).status_code == 403
+    assert post(plain, f"{IMPORTERS}import-check/", {"path": "/x"}).status_code == 403
+    assert not PulpExport.objects.exists() and not PulpImport.objects.exists()
+    assert PulpExporter.objects.count() == 1 and not PulpExporter.objects.filter(name="mine")

@@ -23,6 +23,7 @@ from pulpcore.app.serializers.importer import (
     PulpImporterSerializer,
     PulpImportSerializer,
 )
+from pulpcore.app.viewsets.admin import SuperuserOnly
 from pulpcore.app.viewsets.base import NamedModelViewSet
 from pulpcore.app.viewsets.mixins import TaskGroupOperationResponse
 from pulpcore.tasking.dispatch import dispatch
@@ -113,7 +114,12 @@ class PulpImportViewSet(
 
 
 class PulpImportCheckView(APIView):
-    """Check import paths and a repo_mapping synchronously, before starting an import."""
+    """Check import paths and a repo_mapping synchronously, before starting an import.
+
+    It tells whether paths exist on the server's disk, so only superusers may ask.
+    """
+
+    permission_classes = [SuperuserOnly]
 
     @extend_schema(
         operation_id="pulp_import_check_post",
