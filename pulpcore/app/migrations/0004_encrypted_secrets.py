@@ -122,6 +122,20 @@ class Migration(migrations.Migration):
             field=pulpcore.app.models.fields.EncryptedJSONField(null=True),
         ),
         migrations.RunPython(encrypt_task_args, decrypt_task_args, elidable=False),
-        migrations.RemoveField(model_name="task", name="args"),
-        migrations.RemoveField(model_name="task", name="kwargs"),
+        # The clear-text columns leave the model but stay in the table, emptied: during a rolling
+        # upgrade the previous release still runs (and selects every task column) between this
+        # migration and its restart. A later release drops them.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveField(model_name="task", name="args"),
+                migrations.RemoveField(model_name="task", name="kwargs"),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    "UPDATE core_task SET args = NULL, kwargs = NULL"
+                    " WHERE args IS NOT NULL OR kwargs IS NOT NULL",
+                    migrations.RunSQL.noop,
+                ),
+            ],
+        ),
     ]
