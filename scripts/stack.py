@@ -29,6 +29,10 @@ BIN = Path(sys.executable).parent
 API_BIND = os.environ.get("PULP_API_BIND", "127.0.0.1:24817")
 CONTENT_BIND = os.environ.get("PULP_CONTENT_BIND", "127.0.0.1:24816")
 WORKERS = int(os.environ.get("PULP_WORKERS", "2"))
+# Several stacks on one machine (benchmarks, a second stack as an upstream) each need their own
+# database and Redis DB; these name them when settings.yaml is first written.
+DB_NAME = os.environ.get("PULP_STACK_DB_NAME", "pulp")
+REDIS_DB = os.environ.get("PULP_STACK_REDIS_DB", "0")
 
 
 def key_file(run_dir: Path) -> Path:
@@ -62,14 +66,14 @@ def settings_file(run_dir: Path) -> Path:
                 "DATABASES:",
                 "  default:",
                 "    ENGINE: django.db.backends.postgresql",
-                "    NAME: pulp",
-                "    USER: pulp",
+                f"    NAME: {DB_NAME}",
+                f"    USER: {DB_NAME}",
                 f"    PASSWORD: '{secrets.token_urlsafe(18)}'",
                 "    HOST: 127.0.0.1",
                 "    PORT: 5432",
                 "REDIS_HOST: 127.0.0.1",
                 "REDIS_PORT: 6379",
-                "REDIS_DB: 0",
+                f"REDIS_DB: {REDIS_DB}",
                 f"MEDIA_ROOT: '{var}/media/'",
                 f"STATIC_ROOT: '{var}/assets/'",
                 f"WORKING_DIRECTORY: '{var}/tmp/'",
