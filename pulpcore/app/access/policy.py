@@ -11,11 +11,21 @@ from django.db.models import Model, Q, QuerySet
 from pyparsing import OpAssoc, ParseException, infix_notation
 from rest_access_policy import AccessPolicy, AccessPolicyException
 from rest_access_policy.parsing import BoolAnd, BoolNot, BoolOperand, BoolOr
+from rest_framework.permissions import BasePermission
 
 from pulpcore.app import util
 from pulpcore.app.access.perms import effective_permissions, has_perm
 
 _POLICY_ATTR = "_pulp_access_policy"
+
+
+class SuperuserOnly(BasePermission):
+    """Pulp's ``admin`` principal alone, for endpoints that act on the whole installation (or
+    reveal its server paths) and so take no stored policy."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_superuser)
 
 
 def policy_name(viewset) -> str:

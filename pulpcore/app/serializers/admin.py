@@ -3,7 +3,6 @@ distributions, reclaim space."""
 
 from rest_framework import serializers
 
-from pulpcore.app import util
 from pulpcore.app.models import (
     ArtifactDistribution,
     Repository,
@@ -11,7 +10,7 @@ from pulpcore.app.models import (
     SigningService,
     TaskSchedule,
 )
-from pulpcore.app.serializers.base import ModelSerializer, RelatedField
+from pulpcore.app.serializers.base import ModelSerializer, RelatedField, pks_from_hrefs
 from pulpcore.app.serializers.publication import DistributionSerializer
 
 
@@ -77,18 +76,7 @@ class ReclaimSpaceSerializer(serializers.Serializer):
             raise serializers.ValidationError("List the repositories whose space to reclaim.")
         if value == ["*"]:  # what ``pulp repository reclaim --all`` sends
             return [str(pk) for pk in Repository.objects.values_list("pk", flat=True)]
-        pks, errors = [], []
-        for href in value:
-            if not isinstance(href, str):
-                errors.append(f"{href!r} is not an href.")
-                continue
-            try:
-                pks.append(str(util.resolve_href(href, Repository).pk))
-            except util.HrefError as exc:
-                errors.append(str(exc))
-        if errors:
-            raise serializers.ValidationError(errors)
-        return list(dict.fromkeys(pks))
+        return list(dict.fromkeys(pks_from_hrefs(value, Repository)))
 
     def validate_repo_versions_keeplist(self, value: list) -> list[str]:
         return [str(version.pk) for version in value]

@@ -58,6 +58,23 @@ class HrefListField(serializers.ListField):
         return [util.get_url(item) for item in items]
 
 
+def pks_from_hrefs(values: list, model) -> list[str]:
+    """The primary keys a list of hrefs names, or one 400 listing every href that names nothing
+    of ``model`` (so a bad list is refused whole and the user sees all its faults at once)."""
+    pks, errors = [], []
+    for href in values:
+        if not isinstance(href, str):
+            errors.append(f"{href!r} is not an href.")
+            continue
+        try:
+            pks.append(str(util.resolve_href(href, model).pk))
+        except util.HrefError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise serializers.ValidationError(errors)
+    return pks
+
+
 class FieldSelectionMixin:
     """Honours ``?fields=a,b`` and ``?exclude_fields=c`` on the outermost serializer."""
 

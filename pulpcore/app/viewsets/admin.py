@@ -3,10 +3,10 @@ the ``repositories/reclaim_space/`` and ``repair/`` operations."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
-from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from pulpcore.app.access import defaults as access_defaults
+from pulpcore.app.access.policy import SuperuserOnly
 from pulpcore.app.filters import BaseFilterSet, ordering_filter
 from pulpcore.app.models import ArtifactDistribution, Repository, SigningService, TaskSchedule
 from pulpcore.app.serializers.admin import (
@@ -22,14 +22,6 @@ from pulpcore.app.viewsets.filters.publication import DistributionFilter
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 from pulpcore.app.viewsets.publication import ListDistributionViewSet
 from pulpcore.tasking.dispatch import dispatch
-
-
-class SuperuserOnly(BasePermission):
-    """Pulp's ``admin`` principal for the endpoints that act on the whole installation."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_superuser)
 
 
 class SigningServiceFilter(BaseFilterSet):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pulpcore.app import util
+from pulpcore.app.access.policy import SuperuserOnly
 from pulpcore.app.filters import NAME_FILTER_OPTIONS, BaseFilterSet, ordering_filter
 from pulpcore.app.models import Importer, PulpImport, PulpImporter, TaskGroup
 from pulpcore.app.serializers.base import TaskGroupOperationResponseSerializer
@@ -23,7 +24,6 @@ from pulpcore.app.serializers.importer import (
     PulpImporterSerializer,
     PulpImportSerializer,
 )
-from pulpcore.app.viewsets.admin import SuperuserOnly
 from pulpcore.app.viewsets.base import NamedModelViewSet
 from pulpcore.app.viewsets.mixins import TaskGroupOperationResponse
 from pulpcore.tasking.dispatch import dispatch

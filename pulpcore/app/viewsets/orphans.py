@@ -5,10 +5,10 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.views import APIView
 
-from pulpcore.app import util
 from pulpcore.app.access import defaults as access_defaults
+from pulpcore.app.access.policy import SuperuserOnly
 from pulpcore.app.models import Content
-from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
+from pulpcore.app.serializers.base import AsyncOperationResponseSerializer, pks_from_hrefs
 from pulpcore.app.viewsets.base import NamedModelViewSet
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 
@@ -26,18 +26,7 @@ class OrphansCleanupSerializer(serializers.Serializer):
         return value
 
     def validate_content_hrefs(self, value: list) -> list[str]:
-        pks, errors = [], []
-        for href in value:
-            if not isinstance(href, str):
-                errors.append(f"{href!r} is not an href.")
-                continue
-            try:
-                pks.append(str(util.resolve_href(href, Content).pk))
-            except util.HrefError as exc:
-                errors.append(str(exc))
-        if errors:
-            raise serializers.ValidationError(errors)
-        return pks
+        return pks_from_hrefs(value, Content)
 
 
 class OrphansCleanupViewSet(NamedModelViewSet):
@@ -84,8 +73,6 @@ class OrphansView(APIView):
     """``DELETE orphans/``: Pulp's deprecated spelling of ``orphans/cleanup/`` with defaults."""
 
     def get_permissions(self):
-        from pulpcore.app.viewsets.admin import SuperuserOnly
-
         return [SuperuserOnly()]  # as orphans/cleanup/: admin only
 
     @extend_schema(
