@@ -14,9 +14,9 @@ below the enterprise arc ``1.3.6.1.4.1.2312.9``) say what the holder bought. Two
   encoding of a string (normally UTF8String, tag 0x0C; IA5String, tag 0x16, is also accepted).
   We read the tag and the DER length, then the text.
 * Version 3 certificates say ``3.x`` in ``1.3.6.1.4.1.2312.9.6`` and pack every path into one
-  extension, ``1.3.6.1.4.1.2312.9.7``: a DER OCTET STRING holding a zlib stream that encodes the
-  paths as a Huffman-coded tree. This module does not decode that tree; a version 3 certificate
-  is refused with a reason saying so rather than being guessed at.
+  extension, ``1.3.6.1.4.1.2312.9.7``: a DER OCTET STRING holding a zlib-compressed word list
+  followed by a Huffman-coded graph of path segments. ``entitlement_v3`` decodes it (its
+  docstring describes the layout). A payload that cannot be decoded refuses the request.
 
 A path segment that starts with ``$`` (``$releasever``, ``$basearch``) is a variable the client
 fills in, so it matches any single segment of the request. A request is allowed when one granted
@@ -30,6 +30,9 @@ from urllib.parse import unquote
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+
+from pulp_certguard.app import entitlement_v3
+from pulp_certguard.app.entitlement_v3 import PathGraph
 
 ENTITLEMENT_ARC = "1.3.6.1.4.1.2312.9."
 CONTENT_PATH_PREFIX = ENTITLEMENT_ARC + "2."
@@ -128,10 +131,24 @@ def _der_string(value: bytes) -> str:
     return value[offset : offset + length].decode("utf-8")
 
 
-def entitled_paths(cert: x509.Certificate) -> list[str]:
-    """Content paths a version 1 entitlement certificate grants (see the module docstring)."""
+class V1Grants:
+    """The content paths of a version 1 certificate, one extension each."""
+
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+
+    def allows(self, path: str) -> bool:
+        return path_allowed(self.paths, path)
+
+
+def entitlements(cert: x509.Certificate) -> V1Grants | PathGraph:
+    """What an entitlement certificate grants; ``.allows(path)`` decides a request.
+
+    Raises CertificateRefused when a version 3 payload cannot be decoded.
+    """
     paths = []
-    is_v3 = False
+    version = ""
+    v3_payload = None
     for ext in cert.extensions:
         oid = ext.oid.dotted_string
         if not oid.startswith(ENTITLEMENT_ARC):
@@ -139,21 +156,27 @@ def entitled_paths(cert: x509.Certificate) -> list[str]:
         raw = ext.value.value if isinstance(ext.value, x509.UnrecognizedExtension) else b""
         if oid == VERSION_OID:
             try:
-                is_v3 = _der_string(raw).startswith("3")
+                version = _der_string(raw)
             except (ValueError, UnicodeDecodeError):
-                is_v3 = False
+                version = ""
         elif oid == V3_PATHS_OID:
-            is_v3 = True
+            v3_payload = raw
         elif oid.startswith(CONTENT_PATH_PREFIX) and oid.endswith(".1.6"):
             try:
                 paths.append(_der_string(raw))
             except (ValueError, UnicodeDecodeError):
                 continue
-    if is_v3 and not paths:
+    major = version.split(".", 1)[0]
+    if v3_payload is None and not (major.isdigit() and int(major) >= 3):
+        return V1Grants(paths)
+    if v3_payload is None:  # a version 3 certificate without content grants nothing
+        return entitlement_v3.decode(b"")
+    try:
+        return entitlement_v3.decode(entitlement_v3.unwrap_octet_string(v3_payload))
+    except entitlement_v3.MalformedEntitlement as exc:
         raise CertificateRefused(
-            "Access denied: version 3 entitlement certificates are not supported by this server."
-        )
-    return paths
+            f"Access denied: the certificate's entitlement data cannot be read ({exc})."
+        ) from exc
 
 
 def path_allowed(granted: list[str], requested: str) -> bool:

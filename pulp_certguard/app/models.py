@@ -12,9 +12,8 @@ from pulp_certguard.app.certs import (
     CertificateRefused,
     check_issued_and_valid,
     client_certificate,
-    entitled_paths,
+    entitlements,
     load_ca_bundle,
-    path_allowed,
 )
 from pulpcore.plugin.models import ContentGuard
 
@@ -93,22 +92,29 @@ class RHSMCertGuard(BaseCertGuard):
 
     def prepare(self) -> RHSMCertGuard:
         super().prepare()
-        self._paths: dict[str, list[str]] = {}  # header value -> entitled paths
+        # Header value -> what its certificate grants, or the reason it cannot be read (decoding
+        # a version 3 payload costs more than the signature check the memo above saves).
+        self._grants: dict[str, Any] = {}
         return self
 
     def permit(self, request: Any) -> None:
         cert = self._verified_client_cert(request)
         value = request.headers.get(CLIENT_CERT_HEADER)
-        granted = self._paths.get(value)
-        if granted is None:
-            granted = entitled_paths(cert)
-            _make_room(self._paths)
-            self._paths[value] = granted
+        grants = self._grants.get(value)
+        if grants is None:
+            try:
+                grants = entitlements(cert)
+            except CertificateRefused as exc:
+                grants = exc
+            _make_room(self._grants)
+            self._grants[value] = grants
+        if isinstance(grants, CertificateRefused):
+            raise CertificateRefused(str(grants))
         prefix = settings.CONTENT_PATH_PREFIX.rstrip("/")
         path = request.path
         if path.startswith(prefix + "/"):
             path = path[len(prefix) :]
-        if not path_allowed(granted, path):
+        if not grants.allows(path):
             raise CertificateRefused(
                 "Access denied: the entitlement certificate does not grant this path."
             )

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import time
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from pulpcore.app.models import (
     ContentRedirectContentGuard,
     HeaderContentGuard,
 )
-from tests.certs import CA, der_utf8, header
+from tests.certs import CA, V3_VERSION, encode_v3_payload, header, v3_extensions
 from tests.unit.content_support import AppThread, add_files, distribute, make_repository
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,10 +149,38 @@ def test_rhsm_guard_checks_ca_then_entitled_paths(app, dist):
     # right paths, wrong CA
     foreign = CA.create("Elsewhere").issue(content_paths=["/guarded/repo"])
     assert refused(get(app, **{"X-CLIENT-CERT": header(foreign)}), "not issued")
-    # no entitlements at all, and the (undecoded) version 3 layout: refused, with reasons
+    # no entitlements at all: refused, with a reason
     assert refused(get(app, **{"X-CLIENT-CERT": header(ca.issue())}), "grant")
-    v3 = ca.issue(extra=[("1.3.6.1.4.1.2312.9.6", der_utf8("3.4"))])
-    assert refused(get(app, **{"X-CLIENT-CERT": header(v3)}), "version 3")
+
+
+def test_rhsm_guard_reads_version_3_entitlements(app, dist):
+    """The v3 layout (zlib word list + Huffman-coded path graph) decides like v1 paths do."""
+    ca = CA.create("V3 CA")
+    guard(dist, RHSMCertGuard.objects.create(name="r3", ca_certificate=ca.pem))
+
+    def v3(paths=None, payload=None):
+        return {"X-CLIENT-CERT": header(ca.issue(extra=v3_extensions(paths, payload)))}
+
+    cert = v3(["/guarded/repo/pkg", "/other/$releasever/os", "/guarded/$basearch/srpms"])
+    ok = get(app, **cert)
+    assert ok.status_code == 200 and ok.content == DATA
+    assert get(app, "guarded/repo/pkg/", **cert).status_code == 200  # a listing below the path
+    assert refused(get(app, "guarded/repo/b.txt", **cert), "grant")
+    assert refused(get(app, "guarded/repo/", **cert), "grant")  # a listing above it
+    wild = v3(["/guarded/$basearch/pkg"])
+    assert get(app, **wild).status_code == 200
+    assert refused(get(app, **v3(["/guarded/repo/pkg/b.bin"])), "grant")
+    # announced as version 3 but without content, and payloads that cannot be decoded: 403
+    assert refused(get(app, **{"X-CLIENT-CERT": header(ca.issue(extra=[V3_VERSION]))}), "grant")
+    good = encode_v3_payload(["/guarded/repo"])
+    for junk in (b"not zlib", good[:-1], zlib.compress(b"guarded\0") + b"\x7f\x00", b""):
+        r = get(app, **v3(payload=junk))
+        assert r.status_code == 403 and DATA not in r.content
+        assert "cannot be read" in r.text or "grant" in r.text
+    assert refused(get(app, **v3(payload=good[:-1])), "cannot be read")
+    # the right paths from another CA
+    foreign = CA.create("V3 CA").issue(extra=v3_extensions(["/guarded/repo"]))
+    assert refused(get(app, **{"X-CLIENT-CERT": header(foreign)}), "not issued")
 
 
 # --- composite ------------------------------------------------------------------------------------
