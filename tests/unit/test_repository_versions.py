@@ -292,3 +292,17 @@ def test_modify_whose_base_version_vanished_fails_with_a_sentence():
     with pytest.raises(ValueError, match=r"^The repository was deleted before"):
         add_and_remove(gone, [str(a.pk)], [])
     assert repo.latest_version() == v1
+
+
+def test_removing_then_adding_a_unit_in_one_version_changes_nothing():
+    repo = make_repo()
+    a, b = unit("a"), unit("b")
+    with repo.new_version() as first:
+        first.add_content(qs(a, b))
+    with repo.new_version() as second:
+        second.remove_content(qs(a))
+        assert paths(second) == {"b"}
+        assert second.add_content(qs(a)) == 1  # the removal is undone, not a second row
+        assert paths(second) == {"a", "b"}
+    assert RepositoryContent.objects.filter(repository=repo, content=a).count() == 1
+    assert repo.latest_version() == first  # a version that changed nothing is not kept

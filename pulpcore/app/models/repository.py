@@ -171,9 +171,14 @@ class RepositoryVersion(BaseModel):
         self._check_writable()
         if pk_subquery(content) is None:  # e.g. filtered by an empty list of pks
             return 0
-        restored = RepositoryContent.objects.filter(
-            version_removed=self, content_id__in=content.values("pk")
-        ).update(version_removed=None)
+        removed_here = RepositoryContent.objects.filter(version_removed=self)
+        restored = 0
+        # An indexed EXISTS first: most versions remove nothing before they add, and the UPDATE
+        # would otherwise match the whole added set against the table.
+        if removed_here.exists():
+            restored = removed_here.filter(content_id__in=content.values("pk")).update(
+                version_removed=None
+            )
         present = self._content_relationships().values("content_id")
         sub = pk_subquery(content.exclude(pk__in=present))
         if sub is None:
