@@ -195,3 +195,23 @@ def scope_repository_versions(view, qs: QuerySet, perms, params) -> QuerySet:
 
     repos = Repository.objects.filter(visible_repository_q(perms)).values("pk")
     return qs.filter(repository__in=repos)
+
+
+# --- upstream pulps (replication) ----------------------------------------------------------------
+UPSTREAM_PULPS = object_policy(
+    "core",
+    "upstreampulp",
+    extra=[
+        allow(
+            "replicate",
+            [
+                "has_model_or_obj_perms:core.replicate_upstreampulp",
+                "has_model_or_obj_perms:core.view_upstreampulp",
+            ],
+        )
+    ],
+)
+UPSTREAM_PULP_ROLES = {
+    **object_roles("core", "upstreampulp", owner_extra=("replicate",)),
+    "core.upstreampulp_user": ["core.view_upstreampulp", "core.replicate_upstreampulp"],
+}

@@ -32,6 +32,7 @@ from pulpcore.app.models.publication import (
     PublishedArtifact,
     PublishedMetadata,
 )
+from pulpcore.app.models.replica import UpstreamPulp  # noqa: E402
 from pulpcore.app.models.repository import (
     Remote,
     Repository,
@@ -100,6 +101,7 @@ __all__ = [
     "TaskSchedule",
     "Upload",
     "UploadChunk",
+    "UpstreamPulp",
     "UserRole",
     "Worker",
     "new_temp_path",

@@ -51,6 +51,7 @@ from pulpcore.app.viewsets.publication import (  # noqa: F401, E402
     ListPublicationViewSet,
     PublicationViewSet,
 )
+from pulpcore.app.viewsets.replica import UpstreamPulpViewSet  # noqa: F401, E402
 from pulpcore.app.viewsets.repository import (  # noqa: F401, E402
     ListRemoteViewSet,
     ListRepositoryVersionViewSet,
