@@ -96,6 +96,9 @@ ALLOWED_EXPORT_PATHS = []
 ORPHAN_PROTECTION_TIME = 24 * 60
 # Minutes between orphan cleanups the workers dispatch by themselves (task-schedules/); None = off.
 ORPHAN_CLEANUP_INTERVAL = None
+# Download policy of the remotes a replication from an upstream Pulp creates (upstream-pulps/):
+# "immediate" stores every file, "on_demand" fetches files from the upstream when first asked.
+REPLICATE_REMOTE_POLICY = "immediate"
 # Minutes a finished task is kept; older ones are removed by orphan cleanup. 0 keeps them forever.
 TASK_PROTECTION_TIME = 0
 # Minutes an unfinished upload is kept; older ones are removed by orphan cleanup. 0 keeps them.
