@@ -394,3 +394,45 @@ def test_empty_file(app):
     assert r.status_code == 200 and r.content == b"" and r.headers["Content-Length"] == "0"
     r = requests.get(url, headers={"Range": "bytes=0-"})
     assert r.status_code == 416 and r.headers["Content-Range"] == "bytes */0"
+
+
+# --- artifact distributions (core.artifact) ------------------------------------------------------
+def test_artifact_distribution_serves_artifacts_by_uuid_only(app, published, files):
+    """Like Pulp's, a core.artifact distribution serves any artifact at ``<base_path>/<uuid>``
+    and nothing else; file distributions never serve artifacts by UUID."""
+    from pulpcore.app.models import Artifact, ArtifactDistribution, HeaderContentGuard
+    from tests.unit.content_support import make_artifact
+
+    data = os.urandom(3000)
+    artifact = make_artifact(data)
+    loose = Artifact.objects.get(pk=artifact.pk)
+    dist = ArtifactDistribution.objects.create(name="artifacts", base_path="pulp-artifacts")
+    r = requests.get(app.url(f"{P}pulp-artifacts/{loose.pk}"))
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+    assert requests.get(app.url(f"{P}pulp-artifacts/{loose.pk}/")).content == data
+    # an artifact of a published file too
+    sha = hashlib.sha256(files["a.iso"]).hexdigest()
+    of_file = Artifact.objects.get(sha256=sha)
+    assert requests.get(app.url(f"{P}pulp-artifacts/{of_file.pk}")).content == files["a.iso"]
+    # unknown or non-canonical UUIDs, other paths and the base path itself: 404, no listing
+    for rel in (
+        "00000000-0000-0000-0000-000000000000",
+        str(loose.pk).replace("-", ""),
+        str(loose.pk).upper(),
+        "a.iso",
+        "",
+    ):
+        r = requests.get(app.url(f"{P}pulp-artifacts/{rel}"))
+        assert r.status_code == 404, rel
+    # a file distribution does not serve artifacts by UUID
+    assert requests.get(app.url(f"{P}pub/dist/{loose.pk}")).status_code == 404
+    # its content guard applies
+    dist.content_guard = HeaderContentGuard.objects.create(
+        name="ag", header_name="X-Key", header_value="k"
+    )
+    dist.save()
+    time.sleep(0.5)  # the cache drops entries on the NOTIFY of the change
+    url = app.url(f"{P}pulp-artifacts/{loose.pk}")
+    assert requests.get(url).status_code == 403
+    assert requests.get(url, headers={"X-Key": "k"}).content == data

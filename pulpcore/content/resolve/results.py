@@ -17,6 +17,7 @@ class Distro:
     publication_id: str | None
     pass_through: bool
     explicit_publication: bool
+    pulp_type: str = ""  # e.g. "core.artifact", which serves artifacts by UUID
 
 
 @dataclass(frozen=True)

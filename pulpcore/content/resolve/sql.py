@@ -5,6 +5,7 @@ from :func:`pulpcore.app.queries.versions.membership_sql`, the same rule the API
 """
 
 import os
+import re
 
 from django.conf import settings
 from django.db import connection
@@ -27,7 +28,7 @@ _LISTED = membership_sql("%(repo)s", "%(num)s")
 RESOLVE_SQL = f"""
 WITH d AS (
     SELECT pulp_id, base_path, content_guard_id, publication_id, repository_id,
-           repository_version_id, substr(%(full)s, length(base_path) + 2) AS rel
+           repository_version_id, substr(%(full)s, length(base_path) + 2) AS rel, pulp_type
     FROM core_distribution WHERE base_path = ANY(%(prefixes)s)
     ORDER BY length(base_path) DESC LIMIT 1
 ),
@@ -86,7 +87,7 @@ m AS (
 )
 SELECT d.pulp_id, d.base_path, d.content_guard_id, d.publication_id,
        src.version_id, src.version_number, src.repository_id, src.pub_id, src.pass_through,
-       m.prio, m.ca_id, m.file, m.size, m.sha256, m.pulp_created
+       m.prio, m.ca_id, m.file, m.size, m.sha256, m.pulp_created, d.pulp_type
 FROM d LEFT JOIN src ON true LEFT JOIN m ON true
 """
 
@@ -120,6 +121,15 @@ WHERE NOT COALESCE(hidden, false) AND left(base_path, %(plen)s) = %(prefix)s
   AND NOT (%(hide_guarded)s AND content_guard_id IS NOT NULL)
 """
 
+# An artifact distribution (``core.artifact``) serves any stored artifact by its UUID, as Pulp's
+# does.
+ARTIFACT_SQL = """
+SELECT file, size, sha256, pulp_created FROM core_artifact WHERE pulp_id = %(pk)s
+"""
+ARTIFACT_DISTRIBUTION_TYPE = "core.artifact"
+# Only the canonical form: one URL per artifact (no braces, URNs or hyphen-less spellings).
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
 ON_DEMAND_SQL = """
 SELECT a.file, ra.remote_id, ra.url, ra.size, ra.md5, ra.sha1, ra.sha224, ra.sha256, ra.sha384,
        ra.sha512, r.policy
@@ -134,7 +144,7 @@ ORDER BY ra.pulp_created
 
 # The resolution statement takes several times longer to plan than to run, so each connection
 # prepares it once (a cold request then costs one EXECUTE of a cached plan).
-_PREPARED_NAME = "pulp_content_resolve_v1"
+_PREPARED_NAME = "pulp_content_resolve_v2"
 _PREPARE_SQL = f"PREPARE {_PREPARED_NAME}(text[], text, boolean) AS " + RESOLVE_SQL.replace(
     "%(prefixes)s", "$1"
 ).replace("%(full)s", "$2").replace("%(want_file)s", "$3").replace("%%", "%")
@@ -160,7 +170,7 @@ def _fetch(sql: str, params: dict) -> list[tuple]:
 
 
 def distro_from_row(row: tuple) -> Distro:
-    """The distribution part of a ``RESOLVE_SQL`` row (its first nine columns).
+    """The distribution part of a ``RESOLVE_SQL`` row (its first nine columns and the type).
 
     This is the one place a request's distribution is read, so whatever else decides how a
     distribution serves (e.g. its content guard) is added to ``RESOLVE_SQL``'s ``d``/``src`` and
@@ -176,6 +186,7 @@ def distro_from_row(row: tuple) -> Distro:
         publication_id=str(row[7]) if row[7] else None,
         pass_through=bool(row[8]),
         explicit_publication=row[3] is not None,
+        pulp_type=row[15] or "",
     )
 
 
@@ -190,6 +201,8 @@ def resolve_sync(segments: tuple[str, ...], want_dir: bool) -> Resolution:
     row = rows[0]
     distro = distro_from_row(row)
     rel = full[len(distro.base_path) + 1 :]
+    if distro.pulp_type == ARTIFACT_DISTRIBUTION_TYPE:
+        return _artifact(distro, rel)
     if row[9] is not None:
         match = Match(
             relative_path=rel,
@@ -204,6 +217,27 @@ def resolve_sync(segments: tuple[str, ...], want_dir: bool) -> Resolution:
     if entries is None:
         return Resolution(distro=distro)
     return Resolution(distro=distro, listing=entries, listing_is_dir=True)
+
+
+def _artifact(distro: Distro, rel: str) -> Resolution:
+    """What an artifact distribution serves at ``rel``: the artifact whose UUID it is, else
+    nothing (no listing either: it does not enumerate the artifacts it can serve)."""
+    pk = rel.rstrip("/")
+    if not CANONICAL_UUID.fullmatch(pk):
+        return Resolution(distro=distro)
+    rows = _fetch(ARTIFACT_SQL, {"pk": pk})
+    if not rows:
+        return Resolution(distro=distro)
+    file, size, sha256, created = rows[0]
+    match = Match(
+        relative_path=pk,
+        content_artifact_id=None,
+        artifact_file=file,
+        size=size,
+        sha256=sha256,
+        created=created,
+    )
+    return Resolution(distro=distro, match=match)
 
 
 def _listing(distro: Distro, prefix: str) -> tuple[Entry, ...] | None:
