@@ -7,7 +7,7 @@ new version with the same manifest name, and the downstream distribution serves 
 """
 
 from pulp_file.app.models import FileDistribution, FilePublication, FileRemote, FileRepository
-from pulpcore.app.tasks.replica import Replicator
+from pulpcore.plugin.replica import Replicator
 
 
 class FileReplicator(Replicator):

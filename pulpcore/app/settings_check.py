@@ -237,6 +237,11 @@ VALIDATORS = [
         lambda v: not _to_bool(v),
         "CACHE_ENABLED is not supported by this Pulp; remove it or set it to false",
     ),
+    _check(
+        "REPLICATE_REMOTE_POLICY",
+        lambda v: v in ("immediate", "on_demand"),
+        "REPLICATE_REMOTE_POLICY must be 'immediate' or 'on_demand', got {value!r}",
+    ),
     _check("DB_ENCRYPTION_KEY", _key_file, "DB_ENCRYPTION_KEY is not a readable key file"),
 ]
 

@@ -169,6 +169,7 @@ def test_redis_password_is_url_quoted(tmp_path):
         ("PULP_ALLOWED_EXPORT_PATHS", '["relative/dir"]', "ALLOWED_EXPORT_PATHS"),
         ("PULP_DATABASES__default__CONN_MAX_AGE", "forever", "CONN_MAX_AGE"),
         ("PULP_DOMAIN_ENABLED", "true", "DOMAIN_ENABLED"),
+        ("PULP_REPLICATE_REMOTE_POLICY", "streamed", "REPLICATE_REMOTE_POLICY"),
     ],
 )
 def test_more_malformed_settings_are_one_line(name, value, needle):
