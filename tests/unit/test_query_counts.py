@@ -97,6 +97,15 @@ def make_file_objects(n: int) -> None:
         )
 
 
+def make_upstream_pulps(n: int) -> None:
+    from pulpcore.app.models import UpstreamPulp
+
+    for _ in range(n):
+        UpstreamPulp.objects.create(
+            name=f"up-{uuid.uuid4()}", base_url="https://up.invalid", password="p", client_key="k"
+        )
+
+
 # endpoint, factory making N objects it lists, most queries allowed for one request
 # (session auth: 2 queries for session + user; then count + page, or the status queries).
 PINS: list[tuple[str, Callable[[int], None], int]] = [
@@ -105,6 +114,7 @@ PINS: list[tuple[str, Callable[[int], None], int]] = [
     ("status/", make_online_processes, 4),
     ("tasks/", make_tasks, 8),
     ("remotes/file/file/", make_file_objects, 4),
+    ("upstream-pulps/", make_upstream_pulps, 4),
     # Not pinned yet: these lists still make queries per row (measured 2 → 27 objects, session
     # auth): content/ and content/file/files/ 8 → 58, repositories/ 16 → 166,
     # repositories/file/file/ 10 → 85, repository_versions/ 32 → 382, remotes/ 6 → 31,

@@ -4,7 +4,12 @@ input, and the shipped roles as a permitted user, a user without roles and anony
 Replication itself runs against a second real stack: tests/functional/file/test_replicate.py.
 """
 
+import base64
+import http.server
+import json
+import threading
 import uuid
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -228,3 +233,155 @@ def test_roles_permitted_unpermitted_and_anonymous(admin):
     assert c.delete(mine).status_code == 204
     assert c.get(href).status_code == 404
     assert UpstreamPulp.objects.filter(name="guarded").exists()
+
+
+# --- the replication's own steps against a real local HTTP server standing in for the upstream ---
+class _UpstreamAPI(http.server.BaseHTTPRequestHandler):
+    """Answers Pulp-style paged distribution lists and publication reads; records requests."""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        server = self.server
+        url = urlparse(self.path)
+        server.seen.append((url.path, parse_qs(url.query), self.headers.get("Authorization")))
+        if url.path.endswith("/publications/file/file/p/"):
+            return self._json({"manifest": "LISTING"})
+        if not url.path.startswith("/pulp/") or not url.path.endswith(
+            "/api/v3/distributions/file/file/"
+        ):
+            return self._json({"detail": "Not found."}, 404)
+        query = parse_qs(url.query)
+        offset, limit = int(query["offset"][0]), int(query["limit"][0])
+        page = server.distributions[offset : offset + limit]
+        return self._json({"count": len(server.distributions), "results": page})
+
+    def _json(self, data, status=200):
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def fake_upstream():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _UpstreamAPI)
+    httpd.seen = []
+    httpd.distributions = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_planning_pages_through_every_distribution(fake_upstream):
+    from pulpcore.app.tasks.replica import replicate_distributions
+    from pulpcore.tasking.context import reset_current_task, set_current_task
+
+    port = fake_upstream.server_address[1]
+    fake_upstream.distributions = [
+        {
+            "name": f"d{i:03}",
+            "base_path": f"p/{i}",
+            "base_url": f"http://127.0.0.1:{port}/pulp/content/p/{i}/",
+            "publication": "/pulp/api/v3/publications/file/file/p/" if i % 50 else None,
+            "repository": None,
+            "pulp_labels": {"env": "prod"},
+        }
+        for i in range(230)
+    ]
+    upstream = UpstreamPulp.objects.create(
+        name="paged", base_url=f"http://127.0.0.1:{port}", api_root="pulp", domain="dom",
+        username="replicator", password=SECRET, pulp_label_select="env=prod",
+    )  # fmt: skip
+    group = TaskGroup.objects.create(description="replication")
+    planner = Task.objects.create(name="plan", state="running", task_group=group)
+    token = set_current_task(planner)
+    try:
+        replicate_distributions(str(upstream.pk))
+    finally:
+        reset_current_task(token)
+    lists = [s for s in fake_upstream.seen if s[0].endswith("/distributions/file/file/")]
+    assert [q["offset"] for _, q, _ in lists] == [["0"], ["100"], ["200"]]
+    assert all(path == "/pulp/dom/api/v3/distributions/file/file/" for path, _, _ in lists)
+    assert all(q["pulp_label_select"] == ["env=prod"] for _, q, _ in lists)
+    expected_auth = "Basic " + base64.b64encode(f"replicator:{SECRET}".encode()).decode()
+    assert {auth for _, _, auth in fake_upstream.seen} == {expected_auth}
+    children = Task.objects.filter(task_group=group).exclude(pk=planner.pk)
+    per_distribution = children.filter(name="pulpcore.app.tasks.replica.replicate_distribution")
+    # every distribution serving a publication (i % 50 != 0 of 230: 225), plus one cleanup
+    assert per_distribution.count() == 225
+    urls = {t.enc_kwargs["distribution"]["name"]: t.enc_kwargs["url"] for t in per_distribution}
+    assert urls["d001"] == f"http://127.0.0.1:{port}/pulp/content/p/1/LISTING"
+    assert "d000" not in urls and "d050" not in urls
+    (cleanup,) = children.filter(name="pulpcore.app.tasks.replica.remove_stale_replicas")
+    assert sorted(cleanup.enc_kwargs["keep_names"]) == sorted(urls)
+    group.refresh_from_db()
+    assert group.all_tasks_dispatched
+
+
+def test_unreadable_upstream_dispatches_nothing(fake_upstream):
+    from pulpcore.app.tasks.replica import UpstreamError, replicate_distributions
+
+    port = fake_upstream.server_address[1]
+    upstream = UpstreamPulp.objects.create(
+        name="lost", base_url=f"http://127.0.0.1:{port}", api_root="elsewhere/x"
+    )
+    before = Task.objects.count()
+    with pytest.raises(UpstreamError, match="HTTP 404") as caught:
+        replicate_distributions(str(upstream.pk))
+    assert "upstream pulp 'lost'" in str(caught.value)
+    assert Task.objects.count() == before
+
+
+def _replicate_one(upstream, name="x", base_path="rep/x"):
+    from pulpcore.app.tasks.replica import replicate_distribution
+
+    replicate_distribution(
+        str(upstream.pk),
+        "pulp_file.app.replica.FileReplicator",
+        {"name": name, "base_path": base_path, "pulp_labels": {}},
+        "http://127.0.0.1:9/PULP_MANIFEST",
+    )
+
+
+def test_objects_made_by_hand_are_refused_and_left_untouched():
+    from pulp_file.app.models import FileDistribution, FileRemote, FileRepository
+    from pulpcore.app.tasks.replica import ReplicaConflict
+
+    upstream = UpstreamPulp.objects.create(name="u", base_url="http://u", api_root="pulp")
+    hand = FileRemote.objects.create(name="x", url="http://hand.example/PULP_MANIFEST")
+    with pytest.raises(ReplicaConflict, match="remote with name='x' already exists"):
+        _replicate_one(upstream)
+    hand.refresh_from_db()
+    assert hand.url == "http://hand.example/PULP_MANIFEST" and hand.pulp_labels == {}
+    assert not FileRepository.objects.exists() and not FileDistribution.objects.exists()
+
+    FileDistribution.objects.create(name="by-hand", base_path="rep")
+    with pytest.raises(ReplicaConflict, match="overlaps the base path of distribution 'by-hand'"):
+        _replicate_one(upstream, name="y", base_path="rep/y")
+    assert not FileRemote.objects.filter(name="y").exists()
+
+
+def test_cleanup_removes_only_what_this_upstream_made():
+    from pulp_file.app.models import FileDistribution, FileRemote, FileRepository
+    from pulpcore.app.tasks.replica import remove_stale_replicas
+
+    mine = UpstreamPulp.objects.create(name="mine", base_url="http://m", api_root="pulp")
+    other = UpstreamPulp.objects.create(name="other", base_url="http://o", api_root="pulp")
+    for owner, names in ((mine, ("kept", "gone")), (other, ("theirs",)), (None, ("hand",))):
+        for name in names:
+            labels = {"UpstreamPulp": str(owner.pk)} if owner else {}
+            remote = FileRemote.objects.create(name=name, url="http://x/", pulp_labels=labels)
+            repo = FileRepository.objects.create(name=name, remote=remote, pulp_labels=labels)
+            FileDistribution.objects.create(
+                name=name, base_path=name, repository=repo, pulp_labels=labels
+            )
+    removed = remove_stale_replicas(str(mine.pk), ["kept"])
+    assert removed == {"distributions": ["gone"], "repositories": ["gone"], "remotes": ["gone"]}
+    for model in (FileRemote, FileRepository, FileDistribution):
+        assert set(model.objects.values_list("name", flat=True)) == {"kept", "theirs", "hand"}
