@@ -291,18 +291,14 @@ def replicate_distribution(upstream_pk: str, replicator: str, distribution: dict
         if remote is None:
             remote = cls.remote_model.objects.create(name=name, pulp_labels=label, **remote_fields)
         else:
-            for key, value in remote_fields.items():
-                setattr(remote, key, value)
-            remote.save()
+            _update(remote, remote_fields)
         repository_fields = {"remote": remote, **helper.repository_fields(distribution, url)}
         if repository is None:
             repository = cls.repository_model.objects.create(
                 name=name, pulp_labels=label, **repository_fields
             )
         else:
-            for key, value in repository_fields.items():
-                setattr(repository, key, value)
-            repository.save()
+            _update(repository, repository_fields)
 
     helper.sync_and_serve(remote, repository)
 
@@ -313,12 +309,26 @@ def replicate_distribution(upstream_pk: str, replicator: str, distribution: dict
                 name=name, base_path=base_path, repository=repository, pulp_labels=labels
             )
         else:
-            local.base_path = base_path
-            local.repository = repository
-            local.publication = None
-            local.repository_version = None
-            local.pulp_labels = labels
-            local.save()
+            _update(
+                local,
+                {
+                    "base_path": base_path,
+                    "repository": repository,
+                    "publication": None,
+                    "repository_version": None,
+                    "pulp_labels": labels,
+                },
+            )
+
+
+def _update(obj, fields: dict) -> None:
+    """Save only the fields that differ: an unchanged remote keeps its ``pulp_last_updated``, so
+    the next sync sees the same remote and manifest and makes no new version."""
+    changed = [key for key, value in fields.items() if getattr(obj, key) != value]
+    if changed:
+        for key in changed:
+            setattr(obj, key, fields[key])
+        obj.save(update_fields=[*changed, "pulp_last_updated"])
 
 
 def remove_stale_replicas(upstream_pk: str, keep_names: list[str]) -> dict:

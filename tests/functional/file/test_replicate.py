@@ -189,6 +189,17 @@ def test_replicate_follow_changes_and_fail_safely(upstream, downstream, tmp_path
     assert cli(downstream, "file", "distribution", "show", "--name", f"hand-{tag}") == before_hand
     assert f"hand-{tag}" in names(downstream, "repository")
 
+    # nothing changed upstream: replicating again makes no new version downstream
+    def versions():
+        return {
+            n: cli(downstream, "file", "repository", "show", "--name", n)["latest_version_href"]
+            for n in (b, c)
+        }
+
+    latest = versions()
+    assert replicate(downstream, up) == []
+    assert versions() == latest
+
     # 3. upstreams that cannot be read: readable failure, nothing deleted downstream
     keep = (names(downstream, "distribution"), names(downstream, "repository"))
     bad_password = f"bad-{tag}"
