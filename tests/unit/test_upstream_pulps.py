@@ -126,6 +126,8 @@ def test_secrets_are_encrypted_at_rest(admin):
     [
         ({"base_url": "ftp://upstream"}, "base_url"),
         ({"base_url": "not a url"}, "base_url"),
+        ({"base_url": "http://[::1"}, "base_url"),
+        ({"base_url": "http://host:port"}, "base_url"),
         ({"base_url": "https://user:pw@upstream"}, "base_url"),
         ({"api_root": "/../"}, "api_root"),
         ({"pulp_label_select": "a=1,,b"}, "pulp_label_select"),

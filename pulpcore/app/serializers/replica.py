@@ -52,8 +52,12 @@ class UpstreamPulpSerializer(ModelSerializer):
         )
 
     def validate_base_url(self, value: str) -> str:
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        try:
+            parsed = urlparse(value)
+            parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise serializers.ValidationError(
                 f"'{value}' is not an http(s) URL such as https://pulp.example.com."
             )
