@@ -176,6 +176,13 @@ def owned_by(upstream_pk: str) -> dict:
     return {"pulp_labels__contains": {LABEL: str(upstream_pk)}}
 
 
+def _upstream(upstream_pk: str) -> UpstreamPulp:
+    upstream = UpstreamPulp.objects.filter(pk=upstream_pk).first()
+    if upstream is None:
+        raise UpstreamError("The upstream pulp was deleted before its replication ran.")
+    return upstream
+
+
 def replicate_distributions(upstream_pk: str) -> None:
     """Plan a replication: read the upstream, then dispatch the per-distribution tasks and the
     cleanup into this task's group. Raises (and dispatches nothing) if the upstream can't be read.
@@ -185,7 +192,7 @@ def replicate_distributions(upstream_pk: str) -> None:
     task = current_task()
     group = task.task_group if task is not None else None
     try:
-        upstream = UpstreamPulp.objects.get(pk=upstream_pk)
+        upstream = _upstream(upstream_pk)
         client = UpstreamClient(upstream)
         plan: list[tuple[type[Replicator], dict, str]] = []
         for cls in replicators():
@@ -253,7 +260,7 @@ def _own_or_refuse(model, upstream: UpstreamPulp, kind: str, **lookup):
 def replicate_distribution(upstream_pk: str, replicator: str, distribution: dict, url: str) -> None:
     """Create or update the remote, repository and distribution of one upstream distribution,
     sync, and serve the result. Every conflict is checked before anything is written."""
-    upstream = UpstreamPulp.objects.get(pk=upstream_pk)
+    upstream = _upstream(upstream_pk)
     cls = replicator_named(replicator)
     helper = cls(upstream, UpstreamClient(upstream))
     name, base_path = distribution["name"], distribution["base_path"]

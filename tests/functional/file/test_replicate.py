@@ -233,5 +233,11 @@ def test_replicate_follow_changes_and_fail_safely(upstream, downstream, tmp_path
     assert "not JSON" in error and "base_url and api_root" in error, error
 
     assert (names(downstream, "distribution"), names(downstream, "repository")) == keep
+
+    # the failed upstreams go away through the CLI; replicated objects stay
+    for name in (bad_password, wrong_root, nobody, junk):
+        cli(downstream, "upstream-pulp", "destroy", "--upstream-pulp", name)
+    assert [u["name"] for u in cli(downstream, "upstream-pulp", "list")] == [up]
+    assert (names(downstream, "distribution"), names(downstream, "repository")) == keep
     for name in (b, c):
         assert served(downstream, f"up/{name}", files[name]) == files[name]
