@@ -387,3 +387,49 @@ def test_cleanup_removes_only_what_this_upstream_made():
     assert removed == {"distributions": ["gone"], "repositories": ["gone"], "remotes": ["gone"]}
     for model in (FileRemote, FileRepository, FileDistribution):
         assert set(model.objects.values_list("name", flat=True)) == {"kept", "theirs", "hand"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_distribution_on_demand_then_moved(tmp_path, settings):
+    """REPLICATE_REMOTE_POLICY=on_demand: the files are listed, not downloaded; the repository
+    is published with the upstream's manifest name; a moved upstream base path follows."""
+    from pulp_file.app.models import FileDistribution, FilePublication, FileRemote, FileRepository
+    from pulpcore.app.models import ContentArtifact
+    from tests.fixtures import FixtureServer, make_file_fixture
+
+    settings.REPLICATE_REMOTE_POLICY = "on_demand"
+    fixture = make_file_fixture(tmp_path / "up", count=3)
+    upstream = UpstreamPulp.objects.create(name="od", base_url="http://u", api_root="pulp")
+    with FixtureServer(fixture.root) as server:
+        from pulpcore.app.tasks.replica import replicate_distribution
+
+        def run(base_path):
+            replicate_distribution(
+                str(upstream.pk),
+                "pulp_file.app.replica.FileReplicator",
+                {"name": "od", "base_path": base_path, "pulp_labels": {"tier": "gold"}},
+                f"{server.url}PULP_MANIFEST",
+            )
+
+        run("od/first")
+        remote = FileRemote.objects.get(name="od")
+        repo = FileRepository.objects.get(name="od")
+        assert remote.policy == "on_demand" and repo.remote_id == remote.pk
+        version = repo.latest_version()
+        assert version.number == 1 and version.content.count() == 3
+        held = ContentArtifact.objects.filter(content__in=version.content.values("pk"))
+        assert held.count() == 3 and not held.exclude(artifact=None).exists()
+        assert FilePublication.objects.filter(
+            repository_version=version, complete=True, manifest="PULP_MANIFEST"
+        ).exists()
+        dist = FileDistribution.objects.get(name="od")
+        assert dist.base_path == "od/first" and dist.repository_id == repo.pk
+        assert dist.pulp_labels == {"tier": "gold", "UpstreamPulp": str(upstream.pk)}
+        touched = remote.pulp_last_updated
+
+        run("od/moved")
+    dist.refresh_from_db()
+    remote.refresh_from_db()
+    assert dist.base_path == "od/moved"
+    assert repo.latest_version().number == 1 and remote.pulp_last_updated == touched
+    assert FilePublication.objects.filter(repository_version__repository=repo).count() == 1

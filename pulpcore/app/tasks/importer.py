@@ -37,7 +37,6 @@ from pulpcore.app.models import (
     ProgressReport,
     PulpImport,
     Repository,
-    RepositoryVersion,
     TaskGroup,
     new_temp_path,
 )
@@ -417,9 +416,7 @@ def _new_repository(model: type[Repository], name: str, row: dict) -> Repository
                 continue
     repo = model(name=name, **values)
     repo.save()
-    RepositoryVersion.objects.create(repository=repo, number=0, complete=True)
-    repo.next_version = 1
-    repo.save(update_fields=["next_version"])
+    repo.create_initial_version()
     return repo
 
 

@@ -111,12 +111,7 @@ class RepositoryViewSet(
     def perform_create(self, serializer):
         with transaction.atomic():
             repository = serializer.save()
-            # Every repository starts with an empty, complete version 0.
-            version = RepositoryVersion.objects.create(
-                repository=repository, number=0, complete=True
-            )
-            repository.next_version = 1
-            repository.save(update_fields=["next_version"])
+            version = repository.create_initial_version()
         return version
 
     def async_reserved_resources(self, instance):
