@@ -17,6 +17,7 @@ from pulpcore.app.models.contentguard import (
     ContentGuard,
     ContentRedirectContentGuard,
     HeaderContentGuard,
+    RBACContentGuard,
 )
 from pulpcore.app.models.exporter import (
     Exporter,
@@ -75,6 +76,7 @@ __all__ = [
     "ContentGuard",
     "ContentRedirectContentGuard",
     "HeaderContentGuard",
+    "RBACContentGuard",
     "CreatedResource",
     "Distribution",
     "Group",

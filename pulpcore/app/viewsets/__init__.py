@@ -31,6 +31,7 @@ from pulpcore.app.viewsets.contentguard import (  # noqa: F401, E402
     CompositeContentGuardViewSet,
     ContentRedirectContentGuardViewSet,
     HeaderContentGuardViewSet,
+    RBACContentGuardViewSet,
 )
 from pulpcore.app.viewsets.exporter import (  # noqa: F401, E402
     FilesystemExporterViewSet,
