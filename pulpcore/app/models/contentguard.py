@@ -28,6 +28,7 @@ from django.db import models
 from django.utils.crypto import salted_hmac
 
 from pulpcore.app.models.base import MasterModel
+from pulpcore.app.models.fields import EncryptedTextField
 
 
 class NotAuthenticated(PermissionError):
@@ -168,7 +169,8 @@ class ContentRedirectContentGuard(ContentGuard):
 
     TYPE = "content_redirect"
 
-    shared_secret = models.TextField(default=_new_secret)
+    # Encrypted at rest: whoever reads the database must not be able to sign URLs.
+    shared_secret = EncryptedTextField(default=_new_secret)
 
     def _signature(self, path: str, expires: int) -> str:
         mac = salted_hmac(
