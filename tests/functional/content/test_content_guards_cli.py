@@ -2,7 +2,8 @@
 file distribution; the real ``pulp-content`` process serves with and without the credential.
 
 nginx's part (verifying the TLS client certificate, forwarding it URL-encoded as X-CLIENT-CERT) is
-played by the test client; the nginx template is checked in tests/unit/test_nginx_guards.py.
+played by the test client, except in the last test, which puts the project's own nginx site (a
+real nginx process) in front of the content app.
 """
 
 import json
@@ -228,3 +229,59 @@ def test_rbac_guard_via_cli_as_three_users(served):
         "core.rbaccontentguard_owner",
         "core.rbaccontentguard_downloader",
     }
+
+
+def test_nginx_forwards_client_certificates_and_guard_headers(served, tmp_path):
+    """The project's nginx site (as roles/pulp_webserver renders it) in front of the content app:
+    a TLS client certificate reaches the x509 guard as X-CLIENT-CERT, a client can't forge that
+    header, and a header guard's header (with '_') passes through."""
+    from pathlib import Path
+
+    from tests.bench.harness import Nginx, free_port
+
+    stack, tag, url, data = served
+    ca = CA.create(f"nginx CA {tag}")
+    nginx = Nginx(
+        checkout=Path(__file__).resolve().parents[3],
+        directory=tmp_path,
+        api_bind=f"127.0.0.1:{stack.api_port}",
+        content_bind=f"127.0.0.1:{stack.content_port}",
+        media_root=str(stack.root / "media"),
+        static_root=str(stack.root / "assets"),
+        ports=(free_port(), free_port(), free_port()),
+        workers=1,
+        site_vars={
+            "pulp_webserver_client_cert_verify": "optional_no_ca",
+            "pulp_webserver_content_guard_headers": ["X_Team_Token"],
+        },
+    ).start()
+    try:
+        path = url.split("/pulp/content/", 1)[1]
+        via_nginx = f"https://127.0.0.1:{nginx.https_port}/pulp/content/{path}"
+        cli(stack, "content-guard", "x509", "create", "--name", f"nx-{tag}",
+            "--ca-certificate", ca.pem)  # fmt: skip
+        attach(stack, tag, f"certguard:x509:nx-{tag}")
+        cert, key = ca.issue_pair(cn="nginx-client")
+        (tmp_path / "client.pem").write_text(cert)
+        (tmp_path / "client.key").write_text(key)
+        tls = (str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
+
+        r = eventually(lambda: requests.get(via_nginx, cert=tls, verify=False, timeout=10), 200)
+        assert r.status_code == 200 and r.content == data
+        assert requests.get(via_nginx, verify=False, timeout=10).status_code == 403
+        # A certificate sent as a header by the client is dropped: nginx sets X-CLIENT-CERT itself.
+        forged = {"X-CLIENT-CERT": header(cert)}
+        r = requests.get(via_nginx, headers=forged, verify=False, timeout=10)
+        assert r.status_code == 403 and data not in r.content
+
+        cli(stack, "content-guard", "header", "create", "--name", f"nh-{tag}",
+            "--header-name", "X_Team_Token", "--header-value", "team-secret")  # fmt: skip
+        attach(stack, tag, f"core:header:nh-{tag}")
+        token = {"X_Team_Token": "team-secret"}
+        r = eventually(
+            lambda: requests.get(via_nginx, headers=token, verify=False, timeout=10), 200
+        )
+        assert r.status_code == 200 and r.content == data
+        assert requests.get(via_nginx, verify=False, timeout=10).status_code == 403
+    finally:
+        nginx.stop()
