@@ -53,6 +53,9 @@ from pulpcore.app.models.task import (
 )
 from pulpcore.app.models.upload import Upload, UploadChunk
 
+# --- alternate content sources (issue 13) ---
+from pulpcore.app.models.acs import AlternateContentSource, AlternateContentSourcePath  # noqa: E402
+
 __all__ = [
     "AccessPolicy",
     "PulpImporter",
@@ -103,4 +106,7 @@ __all__ = [
     "UserRole",
     "Worker",
     "new_temp_path",
+    # alternate content sources (issue 13)
+    "AlternateContentSource",
+    "AlternateContentSourcePath",
 ]
