@@ -1,6 +1,7 @@
 """Core models. Plugins import them through :mod:`pulpcore.plugin.models`."""
 
 from pulpcore.app.models.access import AccessPolicy, Group, GroupRole, Role, UserRole
+from pulpcore.app.models.acs import AlternateContentSource, AlternateContentSourcePath
 from pulpcore.app.models.artifact_distribution import ArtifactDistribution  # noqa: E402
 from pulpcore.app.models.base import AppStatus, BaseModel, MasterModel
 from pulpcore.app.models.content import (
@@ -52,9 +53,6 @@ from pulpcore.app.models.task import (
     Worker,
 )
 from pulpcore.app.models.upload import Upload, UploadChunk
-
-# --- alternate content sources (issue 13) ---
-from pulpcore.app.models.acs import AlternateContentSource, AlternateContentSourcePath  # noqa: E402
 
 __all__ = [
     "AccessPolicy",

@@ -40,7 +40,8 @@ class AlternateContentSource(MasterModel):
                 path.delete()
             have = set(self.paths.values_list("path", flat=True))
             AlternateContentSourcePath.objects.bulk_create(
-                [AlternateContentSourcePath(alternate_content_source=self, path=p) for p in wanted - have]
+                AlternateContentSourcePath(alternate_content_source=self, path=p)
+                for p in sorted(wanted - have)
             )
 
     def delete(self, *args, **kwargs):

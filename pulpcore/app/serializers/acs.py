@@ -12,9 +12,7 @@ class AlternateContentSourceSerializer(ModelSerializer):
 
     remote = RelatedField(types=Remote)
     # Stored as AlternateContentSourcePath rows, read through path_list().
-    paths = serializers.ListField(
-        child=serializers.CharField(), required=False, source="path_list"
-    )
+    paths = serializers.ListField(child=serializers.CharField(), required=False, source="path_list")
     last_refreshed = serializers.DateTimeField(required=False, allow_null=True)
 
     class Meta:
