@@ -423,3 +423,18 @@ def test_roles_permitted_unpermitted_and_anonymous(admin, near, tree):
     )
     assert removed.status_code == 201
     assert b.get(href).status_code == 404
+
+
+def test_list_queries_do_not_grow_with_rows(admin):
+    from tests.unit.test_query_counts import count_queries
+
+    def make(n: int) -> None:
+        for _ in range(n):
+            make_acs(admin, make_remote(admin, "http://127.0.0.1:9/"), paths=["a/", "b/"])
+
+    make(2)
+    few = count_queries(admin, ACS)
+    make(20)
+    many = count_queries(admin, ACS)
+    assert admin.get(ACS).json()["count"] == 22
+    assert many == few and many <= 8, (few, many)

@@ -45,7 +45,13 @@ class AlternateContentSourceViewSet(
     refresh_task: str | None = None
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("paths").order_by("-pulp_created")
+        return (
+            super()
+            .get_queryset()
+            .select_related("remote")
+            .prefetch_related("paths")
+            .order_by("-pulp_created")
+        )
 
     @extend_schema(
         request=None,
