@@ -6,6 +6,7 @@ the recorded task name, so each test also checks what the view dispatched.
 """
 
 import hashlib
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -244,6 +245,17 @@ def test_refresh_runs_a_task_per_path_and_records_remote_artifacts(admin, near, 
     assert acs_offers(e.sha256 for e in tree.entries) == {}
 
 
+def test_refresh_of_a_missing_path_fails_readably_and_changes_nothing(admin, near, tree):
+    acs = make_acs(admin, make_remote(admin, near.url), paths=["nowhere/PULP_MANIFEST"])
+    with pytest.raises(Exception) as failed:
+        refresh(admin, acs["pulp_href"])
+    assert "404" in str(failed.value) and "nowhere/PULP_MANIFEST" in str(failed.value)
+    assert admin.get(acs["pulp_href"]).json()["last_refreshed"] is None
+    assert acs_offers(e.sha256 for e in tree.entries) == {}
+    hidden = Repository.objects.get(user_hidden=True)
+    assert hidden.versions.count() == 1  # only the empty version 0: nothing half-written
+
+
 def test_refresh_without_paths_reads_the_remotes_own_url(admin, near, tree):
     remote = make_remote(admin, f"{near.url}mirror/PULP_MANIFEST")
     acs = make_acs(admin, remote)
@@ -296,7 +308,9 @@ def test_corrupt_acs_copy_falls_back_to_the_remote(admin, far, near, tree):
     near.behaviour["corrupt"] = {f"mirror/{bad.relative_path}"}
     far.behaviour["delay"] = {}
     own = make_remote(admin, f"{far.url}PULP_MANIFEST", policy="immediate")
+    temp_before = set(os.listdir(settings.WORKING_DIRECTORY))
     repo, task = sync_repo(admin, own)
+    assert set(os.listdir(settings.WORKING_DIRECTORY)) <= temp_before  # bad copy removed
     assert file_requests(far, tree) == {bad.relative_path}
     art = Artifact.objects.get(sha256=bad.sha256)
     assert hashlib.sha256(Path(settings.MEDIA_ROOT, art.file.name).read_bytes()).hexdigest() == (
