@@ -176,6 +176,18 @@ def test_crud_round_trip(admin, near):
     assert not AlternateContentSourcePath.objects.exists()
 
 
+def test_a_remote_an_acs_uses_is_not_deleted(admin):
+    remote = make_remote(admin, "http://127.0.0.1:9/")
+    acs = make_acs(admin, remote)
+    with pytest.raises(ValueError) as failed:
+        run(admin.delete(remote))
+    assert acs["name"] in str(failed.value) and "delete or change them first" in str(failed.value)
+    assert admin.get(remote).status_code == 200 and admin.get(acs["pulp_href"]).status_code == 200
+    run(admin.delete(acs["pulp_href"]))
+    run(admin.delete(remote))
+    assert admin.get(remote).status_code == 404
+
+
 def test_bad_input_is_400_and_creates_nothing(admin):
     immediate = make_remote(admin, "http://127.0.0.1:9/", policy="immediate")
     resp = post(admin, ACS, {"name": "bad", "remote": immediate})
