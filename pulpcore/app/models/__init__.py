@@ -1,6 +1,7 @@
 """Core models. Plugins import them through :mod:`pulpcore.plugin.models`."""
 
 from pulpcore.app.models.access import AccessPolicy, Group, GroupRole, Role, UserRole
+from pulpcore.app.models.acs import AlternateContentSource, AlternateContentSourcePath
 from pulpcore.app.models.artifact_distribution import ArtifactDistribution  # noqa: E402
 from pulpcore.app.models.base import AppStatus, BaseModel, MasterModel
 from pulpcore.app.models.content import (
@@ -105,4 +106,7 @@ __all__ = [
     "UserRole",
     "Worker",
     "new_temp_path",
+    # alternate content sources (issue 13)
+    "AlternateContentSource",
+    "AlternateContentSourcePath",
 ]

@@ -65,6 +65,14 @@ class Repository(MasterModel):
     class Meta:
         verbose_name_plural = "repositories"
 
+    def add_initial_version(self) -> "RepositoryVersion":
+        """Give a new repository its empty, complete version 0 (every repository has one)."""
+        with transaction.atomic():
+            version = RepositoryVersion.objects.create(repository=self, number=0, complete=True)
+            self.next_version = 1
+            self.save(update_fields=["next_version"])
+        return version
+
     def latest_version(self) -> "RepositoryVersion | None":
         return self.versions.filter(complete=True).order_by("-number").first() if self.pk else None
 

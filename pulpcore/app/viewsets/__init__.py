@@ -10,6 +10,7 @@ from pulpcore.app.viewsets.access import (  # noqa: F401, E402
     UserRoleViewSet,
     UserViewSet,
 )
+from pulpcore.app.viewsets.acs import AlternateContentSourceViewSet  # noqa: F401  (issue 13)
 from pulpcore.app.viewsets.admin import (  # noqa: F401
     ArtifactDistributionViewSet,
     SigningServiceViewSet,

@@ -106,18 +106,14 @@ class RepositoryViewSet(
     filterset_class = RepositoryFilter
 
     def get_queryset(self):
-        return with_latest_number(super().get_queryset()).order_by("-pulp_created")
+        # Hidden repositories (an ACS's) belong to their owner, not to the API.
+        qs = super().get_queryset().filter(user_hidden=False)
+        return with_latest_number(qs).order_by("-pulp_created")
 
     def perform_create(self, serializer):
         with transaction.atomic():
             repository = serializer.save()
-            # Every repository starts with an empty, complete version 0.
-            version = RepositoryVersion.objects.create(
-                repository=repository, number=0, complete=True
-            )
-            repository.next_version = 1
-            repository.save(update_fields=["next_version"])
-        return version
+            return repository.add_initial_version()
 
     def async_reserved_resources(self, instance):
         return [instance]
