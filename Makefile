@@ -45,6 +45,7 @@ shell: venv
 	@$(BIN)/python scripts/stack.py shell --run-dir $(RUN) -- $(CMD)
 
 test: venv services
+	@scripts/ensure-services.sh --test-tools
 	@scripts/run-tests.sh
 
 lint: venv
@@ -66,6 +67,7 @@ contract-refresh:
 	chmod u+w tests/contract/pulp-api-3.49.json tests/contract/OPERATIONS.md
 
 bench: venv services
+	@scripts/ensure-services.sh --test-tools
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -89,3 +89,21 @@ else
     exit 1; }
   say "Redis started"
 fi
+
+# --test-tools (make test, make bench): nginx, which tests and benchmarks run as a plain process of
+# their own in front of the stack, and wrk for the benchmarks.
+if [ "${1:-}" = --test-tools ]; then
+  missing=()
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  if [ ${#missing[@]} -gt 0 ]; then
+    # The package's own nginx service is not wanted (and port 80 may be taken): keep it stopped.
+    if is_root && [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt_install "${missing[@]}" || {
+      echo "error: ${missing[*]} not installed. Run: sudo apt-get install ${missing[*]}" >&2; exit 1; }
+  fi
+  say "nginx and wrk are installed"
+fi

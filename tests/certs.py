@@ -147,15 +147,19 @@ class CA:
     def pem(self) -> str:
         return self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
-    def issue(
+    def issue(self, cn: str = "client", **kw) -> str:
+        """A client certificate (PEM); validity is relative to now."""
+        return self.issue_pair(cn, **kw)[0]
+
+    def issue_pair(
         self,
         cn: str = "client",
         not_before: timedelta = timedelta(days=-1),
         not_after: timedelta = timedelta(days=1),
         content_paths: list[str] | None = None,
         extra: list[tuple[str, bytes]] | None = None,
-    ) -> str:
-        """A client certificate (PEM); validity is relative to now."""
+    ) -> tuple[str, str]:
+        """A client certificate and its private key (both PEM), for a real TLS handshake."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         builder = (
@@ -177,7 +181,12 @@ class CA:
                 x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=False
             )
         cert = builder.sign(self.key, hashes.SHA256())
-        return cert.public_bytes(serialization.Encoding.PEM).decode()
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
 
 
 def header(pem: str) -> str:

@@ -3,6 +3,7 @@
 from django.db import models
 
 from pulpcore.plugin.models import (
+    AlternateContentSource,
     Content,
     Distribution,
     Publication,
@@ -103,4 +104,21 @@ class FileDistribution(Distribution):
         default_related_name = "%(app_label)s_%(model_name)s"
         permissions = [
             ("manage_roles_filedistribution", "Can manage roles on file distributions"),
+        ]
+
+
+class FileAlternateContentSource(AlternateContentSource):
+    """An ACS of files: each path is a directory with a ``PULP_MANIFEST`` (refresh reads it)."""
+
+    TYPE = "file"
+    REPOSITORY_TYPE = FileRepository
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("refresh_filealternatecontentsource", "Refresh an Alternate Content Source"),
+            (
+                "manage_roles_filealternatecontentsource",
+                "Can manage roles on file alternate content sources",
+            ),
         ]

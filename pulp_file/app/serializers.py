@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from pulp_file.app.models import (
+    FileAlternateContentSource,
     FileContent,
     FileDistribution,
     FilePublication,
@@ -10,6 +11,7 @@ from pulp_file.app.models import (
     FileRepository,
 )
 from pulpcore.plugin.serializers import (
+    AlternateContentSourceSerializer,
     ContentChecksumSerializer,
     DistributionSerializer,
     HrefListField,
@@ -102,3 +104,13 @@ class FileDistributionSerializer(DistributionSerializer):
     class Meta:
         model = FileDistribution
         fields = DistributionSerializer.Meta.fields + ("publication",)
+
+
+class FileAlternateContentSourceSerializer(AlternateContentSourceSerializer):
+    """A file ACS: a file remote with the ``on_demand`` policy and optional paths below it."""
+
+    remote = RelatedField(types=FileRemote)
+
+    class Meta:
+        model = FileAlternateContentSource
+        fields = AlternateContentSourceSerializer.Meta.fields

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 
 from pulp_file.app.filters import FileContentFilter
 from pulp_file.app.models import (
+    FileAlternateContentSource,
     FileContent,
     FileDistribution,
     FilePublication,
@@ -13,6 +14,7 @@ from pulp_file.app.models import (
     FileRepository,
 )
 from pulp_file.app.serializers import (
+    FileAlternateContentSourceSerializer,
     FileContentSerializer,
     FileDistributionSerializer,
     FilePublicationSerializer,
@@ -27,6 +29,7 @@ from pulpcore.plugin.serializers import (
 )
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
+    AlternateContentSourceViewSet,
     ContentViewSet,
     DistributionViewSet,
     OperationPostponedResponse,
@@ -190,3 +193,27 @@ class FileDistributionViewSet(RolesMixin, DistributionViewSet):
         ],
     )
     LOCKED_ROLES = object_roles("file", "filedistribution")
+
+
+class FileAlternateContentSourceViewSet(RolesMixin, AlternateContentSourceViewSet):
+    """``acs/file/file/``: file ACSes; ``refresh`` reads each path's PULP_MANIFEST."""
+
+    endpoint_name = "file"
+    queryset = FileAlternateContentSource.objects.all()
+    serializer_class = FileAlternateContentSourceSerializer
+    refresh_task = "pulp_file.app.tasks.synchronizing.refresh_acs_path"
+    DEFAULT_ACCESS_POLICY = object_policy(
+        "file",
+        "filealternatecontentsource",
+        create_condition=_REMOTE_VIEW,
+        extra=[
+            allow(
+                "refresh",
+                [
+                    "has_model_or_obj_perms:file.refresh_filealternatecontentsource",
+                    "has_model_or_obj_perms:file.view_filealternatecontentsource",
+                ],
+            ),
+        ],
+    )
+    LOCKED_ROLES = object_roles("file", "filealternatecontentsource", owner_extra=("refresh",))

@@ -378,14 +378,21 @@ class InstalledTypes(BaseChoiceIterator):
     """``pulp_type`` values of the detail models registered for a master model, read lazily.
 
     Read when a request or the schema generator first needs them, so a type a plugin (or another
-    part of core) registers later than this module is imported still appears.
+    part of core) registers later than this module is imported still appears. A detail model
+    with ``TYPE_FILTERABLE = False`` is left out (the interface we match omits it).
     """
 
     def __init__(self, master: type) -> None:
         self.master = master
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        names = sorted({m.get_pulp_type() for m in self.master.detail_models()})
+        names = sorted(
+            {
+                m.get_pulp_type()
+                for m in self.master.detail_models()
+                if getattr(m, "TYPE_FILTERABLE", True)
+            }
+        )
         return iter([(n, n) for n in names])
 
 

@@ -146,7 +146,9 @@ class ContentApp:
         if guard is not None:
             denied = await refusal(guard, request, self.db)
             if denied:
-                return _error(403, denied)
+                code, reason = denied
+                challenge = {"WWW-Authenticate": 'Basic realm="pulp"'} if code == 401 else None
+                return _error(code, reason, challenge)
 
         match = resolution.match
         if match is not None:

@@ -52,19 +52,23 @@ def resolve_guarded(segments: tuple[str, ...], want_dir: bool) -> tuple[Resoluti
     return resolution, (load_guard(guard_id) if guard_id else None)
 
 
-def _permit(guard: Any, request: Any) -> str | None:
+def _permit(guard: Any, request: Any) -> tuple[int, str] | None:
+    from pulpcore.app.models.contentguard import NotAuthenticated
+
     try:
         guard.permit(request)
+    except NotAuthenticated as exc:
+        return 401, str(exc) or "Authentication required."
     except PermissionError as exc:
-        return str(exc) or "Access denied."
+        return 403, str(exc) or "Access denied."
     except Exception:  # noqa: BLE001 - a guard bug is a refusal, never a 500
         log.exception("content guard %s failed on %s", getattr(guard, "name", "?"), request.path)
-        return "Access denied: the content guard could not check the request."
+        return 403, "Access denied: the content guard could not check the request."
     return None
 
 
-async def refusal(guard: Any, request: Any, db) -> str | None:
-    """None when ``guard`` lets ``request`` through, else the reason to send with the 403."""
+async def refusal(guard: Any, request: Any, db) -> tuple[int, str] | None:
+    """None when ``guard`` lets ``request`` through, else the status (401/403) and the reason."""
     if getattr(guard, "needs_db", False):
         return await db.run(_permit, guard, request)
     return _permit(guard, request)

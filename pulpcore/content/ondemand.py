@@ -91,6 +91,7 @@ class OnDemand:
         self.flights: dict[str, Flight] = {}
         self.factories: dict[str, tuple[object, object]] = {}
         self.downloads_started = 0  # observability for tests and benchmarks
+        self.from_alternates = 0  # downloads an alternate content source served
 
     async def close(self) -> None:
         for flight in list(self.flights.values()):
@@ -142,16 +143,22 @@ class OnDemand:
                     source.url,
                     expected_digests=source.digests or None,
                     expected_size=source.size,
-                    on_chunk=flight.feed,
+                    # An ACS copy is validated whole before readers see it: a corrupt one then
+                    # costs nothing but the try, and the next source serves the request.
+                    on_chunk=None if source.alternate else flight.feed,
                 )
                 try:
                     result = await downloader.run()
-                    break
                 except Exception as exc:
                     # Another remote may have it, unless bytes already went to readers.
                     if getattr(downloader, "chunks_delivered", True) or source is sources[-1]:
                         raise
                     log.info("on-demand: %s failed (%s); trying the next remote", source.url, exc)
+                    continue
+                if source.alternate:
+                    self.from_alternates += 1
+                    await _replay_file(result.path, flight)
+                break
             assert result is not None
             if source.policy == "streamed":
                 _unlink(result.path)
@@ -172,6 +179,13 @@ class OnDemand:
             flight.finish(error)
             if self.flights.get(flight.content_artifact_id) is flight:
                 del self.flights[flight.content_artifact_id]
+
+
+async def _replay_file(path: str, flight: Flight, chunk_size: int = 256 * 1024) -> None:
+    """Feed a validated download to the flight's readers, as if it were streaming."""
+    with open(path, "rb") as fp:
+        while chunk := await asyncio.to_thread(fp.read, chunk_size):
+            await flight.feed(chunk)
 
 
 async def _close_factory(factory) -> None:

@@ -1,6 +1,8 @@
 """Models plugins build on."""
 
 from pulpcore.app.models import (  # noqa: F401
+    AlternateContentSource,
+    AlternateContentSourcePath,
     AppStatus,
     Artifact,
     ArtifactMismatch,

@@ -1,5 +1,6 @@
 """Serializers plugins build their endpoints on."""
 
+from pulpcore.app.serializers.acs import AlternateContentSourceSerializer  # noqa: F401
 from pulpcore.app.serializers.base import (  # noqa: F401
     AsyncOperationResponseSerializer,
     HrefListField,

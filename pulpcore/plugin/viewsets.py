@@ -1,5 +1,6 @@
 """Viewsets and mixins plugins build their endpoints on."""
 
+from pulpcore.app.viewsets.acs import AlternateContentSourceViewSet  # noqa: F401
 from pulpcore.app.viewsets.content import (  # noqa: F401, E402
     ContentViewSet,
     ReadOnlyContentViewSet,

@@ -230,6 +230,7 @@ class Nginx:
             "pulp_webserver_client_cert_verify_depth": 2,
             "pulp_webserver_client_ca_cert_path": "",
             "pulp_webserver_content_guard_headers": [],
+            "pulp_content_x_accel_redirect": "",
         }
         self.variables.update(site_vars or {})
         self.media_root = media_root

@@ -348,3 +348,35 @@ def test_admin_endpoints_as_admin_user_and_anonymous(client, settings):
     assert alice.get(href).status_code in (403, 404)
     for path in ("signing-services/", "task-schedules/", "distributions/core/artifacts/"):
         assert anonymous.get(f"{API}{path}").status_code in (401, 403)
+
+
+def test_task_schedule_roles_let_a_user_view_one_schedule(client, settings):
+    """Role actions on task-schedules/: the admin gives alice the viewer role on one schedule."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    settings.ORPHAN_CLEANUP_INTERVAL = 3600
+    schedules.sync_from_settings()
+    href = client.get(f"{API}task-schedules/").json()["results"][0]["pulp_href"]
+    user = get_user_model().objects.create(username="sched-alice")
+    get_user_model().objects.create(username="sched-bob")
+    alice = Client()
+    alice.force_login(user)
+    assert alice.get(href).status_code == 404
+    body = {"role": "core.taskschedule_viewer", "users": ["sched-alice"]}
+    r = post(client, f"{href}add_role/", body)
+    assert r.status_code == 201, r.content
+    assert alice.get(href).status_code == 200
+    assert alice.get(f"{API}task-schedules/").json()["count"] == 1
+    mine = alice.get(f"{href}my_permissions/").json()["permissions"]
+    assert mine == ["core.view_taskschedule"]
+    # A viewer may not hand the role on; the admin lists and takes it back.
+    assert post(alice, f"{href}add_role/", {**body, "users": ["sched-bob"]}).status_code == 403
+    roles = client.get(f"{href}list_roles/").json()["roles"]
+    assert roles == [{"role": "core.taskschedule_viewer", "users": ["sched-alice"], "groups": []}]
+    assert post(client, f"{href}remove_role/", body).status_code == 201
+    assert alice.get(href).status_code == 404
+    # A role of another object type is refused.
+    wrong = {"role": "core.task_owner", "users": ["sched-alice"]}
+    assert post(client, f"{href}add_role/", wrong).status_code == 400
+    assert Client().get(f"{href}list_roles/").status_code in (401, 403)

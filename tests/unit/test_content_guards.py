@@ -330,3 +330,51 @@ def test_x509_ca_change_reaches_every_content_app(app, dist):
             assert get(a, **old_cert).status_code == 403
     finally:
         other.stop()
+
+
+def test_rbac_guard_lets_downloaders_through_by_basic_auth_or_session(app, dist):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from pulpcore.app.access.roles import assign_role, remove_role
+    from pulpcore.app.models import Group, RBACContentGuard
+
+    users = get_user_model().objects
+    pw = "Long-Enough-Secret-1"
+    alice = users.create_user("rbac-alice", password=pw)
+    bob = users.create_user("rbac-bob", password=pw)
+    users.create_user("rbac-carol", password=pw)
+    users.create_superuser("rbac-root", password=pw)
+    team = Group.objects.create(name="rbac-team")
+    bob.groups.add(team)
+    g = guard(dist, RBACContentGuard.objects.create(name="rbac"))
+    assign_role("core.rbaccontentguard_downloader", user=alice, obj=g)
+    assign_role("core.rbaccontentguard_downloader", group=team, obj=g)
+
+    def fetch(**kw):
+        return requests.get(app.url(P + "guarded/repo/pkg/a.bin"), timeout=10, **kw)
+
+    r = fetch()
+    assert r.status_code == 401 and DATA not in r.content and "WWW-Authenticate" in r.headers
+    assert fetch(auth=("rbac-alice", "wrong")).status_code == 401
+    assert fetch(headers={"Authorization": "Basic !!notbase64"}).status_code == 401
+    for who in ("rbac-alice", "rbac-bob", "rbac-root"):
+        r = fetch(auth=(who, pw))
+        assert r.status_code == 200 and r.content == DATA, who
+    assert refused(fetch(auth=("rbac-carol", pw)), "rbac-carol")
+    # A Django session (as the browsable API logs in) counts as well; a forged one does not.
+    browser = Client()
+    browser.force_login(alice)
+    session = browser.cookies["sessionid"].value
+    assert fetch(cookies={"sessionid": session}).status_code == 200
+    assert fetch(cookies={"sessionid": "forged"}).status_code == 401
+    # Roles are read per request: taking one away, or deactivating a user, applies at once.
+    remove_role("core.rbaccontentguard_downloader", group=team, obj=g)
+    assert fetch(auth=("rbac-bob", pw)).status_code == 403
+    alice.is_active = False
+    alice.save()
+    assert fetch(auth=("rbac-alice", pw)).status_code == 401
+    assert fetch(cookies={"sessionid": session}).status_code == 401
+    # A model-wide downloader may fetch through every RBAC guard.
+    assign_role("core.rbaccontentguard_downloader", user=bob)
+    assert fetch(auth=("rbac-bob", pw)).status_code == 200

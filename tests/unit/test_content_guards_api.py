@@ -217,3 +217,71 @@ def test_migration_trigger_names_follow_the_content_app():
         resolve.CHANNEL,
         resolve.TRIGGER_FUNCTION,
     )
+
+
+RBAC = f"{G}core/rbac/"
+
+
+def test_rbac_guard_endpoint_as_creator_stranger_and_anonymous(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pulpcore.app.access.roles import assign_role
+    from pulpcore.app.models import Group
+
+    users = get_user_model().objects
+    maker, stranger = users.create(username="g-maker"), users.create(username="g-stranger")
+    reader = users.create(username="g-reader")
+    assign_role("core.rbaccontentguard_creator", user=maker)
+    as_maker, as_stranger = Client(), Client()
+    as_maker.force_login(maker)
+    as_stranger.force_login(stranger)
+
+    assert post(as_stranger, RBAC, {"name": "nope"}).status_code == 403
+    assert post(Client(), RBAC, {"name": "nope"}).status_code in (401, 403)
+    made = post(as_maker, RBAC, {"name": "mine", "description": "team files"})
+    assert made.status_code == 201, made.content
+    guard = made.json()
+    assert [u["username"] for u in guard["users"]] == ["g-maker"]
+    assert guard["users"][0]["pulp_href"] == f"{API}users/{maker.pk}/"
+    href = guard["pulp_href"]
+    assert as_stranger.get(href).status_code == 404
+    assert as_stranger.get(RBAC).json()["count"] == 0
+    team = Group.objects.create(name="g-team")
+    r = post(as_maker, f"{href}add_role/",
+             {"role": "core.rbaccontentguard_downloader", "groups": ["g-team"],
+              "users": ["g-reader"]})  # fmt: skip
+    assert r.status_code == 201, r.content
+    shown = as_maker.get(href).json()
+    assert [g["name"] for g in shown["groups"]] == ["g-team"]
+    assert [u["username"] for u in shown["users"]] == ["g-maker", "g-reader"]
+    # Bad input: a role of another type, a role nobody holds, an unknown user.
+    wrong = {"role": "core.task_owner", "users": ["g-reader"]}
+    assert post(as_maker, f"{href}add_role/", wrong).status_code == 400
+    unheld = {"role": "core.rbaccontentguard_viewer", "users": ["g-reader"]}
+    assert post(as_maker, f"{href}remove_role/", unheld).status_code == 400
+    ghost = {"role": "core.rbaccontentguard_downloader", "users": ["nobody-here"]}
+    assert post(as_maker, f"{href}add_role/", ghost).status_code == 400
+    assert as_maker.get(f"{href}my_permissions/").json()["permissions"] == sorted(
+        f"core.{p}_rbaccontentguard"
+        for p in ("add", "change", "delete", "download", "manage_roles", "view")
+    )
+    # The generic list shows it with its type; the type filter documents no core.rbac.
+    listed = client.get(G, {"name": "mine"}).json()["results"]
+    assert [(x["name"], x["pulp_href"]) for x in listed] == [("mine", href)]
+
+    # Listing costs the same number of queries for 3 guards as for 30.
+    def count_list() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(RBAC, {"limit": 100}).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count_list()
+    for i in range(30):
+        pk = post(client, RBAC, {"name": f"many-{i}"}).json()["pulp_href"].split("/")[-2]
+        many = ContentGuard.objects.get(pk=pk).cast()
+        assign_role("core.rbaccontentguard_downloader", user=reader, obj=many)
+        assign_role("core.rbaccontentguard_downloader", group=team, obj=many)
+    assert count_list() == few
+    assert patch(as_maker, href, {"description": None}).json()["description"] is None
+    assert as_maker.delete(href).status_code == 204

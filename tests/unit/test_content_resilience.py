@@ -69,3 +69,51 @@ def test_x_accel_redirect_mode(settings):
     art = Artifact.objects.get(sha256=__import__("hashlib").sha256(b"payload").hexdigest())
     assert r.headers["X-Accel-Redirect"] == "/protected-artifacts/" + art.file.name
     assert r.headers["Content-Type"].startswith("text/plain")
+
+
+def test_x_accel_redirect_through_the_projects_nginx_site(settings, tmp_path):
+    """The nginx site as the webserver role renders it (X-Accel on): nginx sends the bytes the
+    content app points it at, ranges included, and the internal location is closed to clients."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    from pulpcore.app.models import Artifact
+    from tests.bench.harness import Nginx, free_port
+
+    settings.CONTENT_X_ACCEL_REDIRECT = "/pulp/protected-artifacts/"
+    payload = os.urandom(200_000)
+    repo = make_repository()
+    distribute("accel-nginx", publication=publish(add_files(repo, {"big.bin": payload})))
+    a = AppThread().start()
+    nginx = Nginx(
+        checkout=Path(__file__).resolve().parents[2],
+        directory=tmp_path,
+        api_bind=f"127.0.0.1:{free_port()}",
+        content_bind=f"127.0.0.1:{a.port}",
+        media_root=settings.MEDIA_ROOT,
+        static_root=settings.STATIC_ROOT,
+        ports=(free_port(), free_port(), free_port()),
+        workers=1,
+        site_vars={"pulp_content_x_accel_redirect": "/pulp/protected-artifacts/"},
+    ).start()
+    try:
+        base = f"https://127.0.0.1:{nginx.https_port}"
+        r = requests.get(f"{base}{P}accel-nginx/big.bin", verify=False, timeout=10)
+        assert r.status_code == 200 and r.content == payload
+        assert "X-Accel-Redirect" not in r.headers
+        part = requests.get(
+            f"{base}{P}accel-nginx/big.bin",
+            headers={"Range": "bytes=1000-1999"},
+            verify=False,
+            timeout=10,
+        )
+        assert part.status_code == 206 and part.content == payload[1000:2000]
+        art = Artifact.objects.get(sha256=hashlib.sha256(payload).hexdigest())
+        direct = requests.get(
+            f"{base}/pulp/protected-artifacts/{art.file.name}", verify=False, timeout=10
+        )
+        assert direct.status_code == 404 and payload not in direct.content
+    finally:
+        nginx.stop()
+        a.stop()

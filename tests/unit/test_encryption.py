@@ -312,3 +312,58 @@ def test_migration_encrypts_existing_rows():
     finally:
         with closing(_pg("postgres")) as conn, conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
+
+
+@pytest.mark.django_db
+def test_content_redirect_shared_secret_is_a_token_at_rest():
+    from pulpcore.app.models import ContentRedirectContentGuard
+
+    guard = ContentRedirectContentGuard.objects.create(name="redirect-at-rest")
+    (stored,) = raw(
+        "SELECT shared_secret FROM core_contentredirectcontentguard WHERE contentguard_ptr_id = %s",
+        [guard.pk],
+    )[0]
+    assert guard.shared_secret not in stored
+    assert key_cipher().decrypt(stored.encode()).decode() == guard.shared_secret
+    # Signed URLs still check out against the secret read back from the database.
+    fresh = ContentRedirectContentGuard.objects.get(pk=guard.pk)
+    assert fresh.shared_secret == guard.shared_secret
+    assert fresh._signature("/p", 1) == guard._signature("/p", 1)
+
+
+GUARD_SECRETS_MIGRATION = "pulpcore.app.migrations.0009_rbac_content_guard"
+
+
+def test_migration_encrypts_existing_redirect_guard_secrets():
+    """A redirect guard stored before 0009 keeps its secret, now as a token, and back."""
+    before = importlib.import_module(GUARD_SECRETS_MIGRATION).Migration.dependencies[0][1]
+    db = f"{testenv.PREFIX}_guardmig"
+    with closing(_pg("postgres")) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        cur.execute(f'CREATE DATABASE "{db}"')
+    try:
+        _manage(db, "migrate", "core", before, "--no-input", "-v0")
+        with closing(_pg(db)) as conn, conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO core_contentguard (pulp_id, pulp_created, pulp_last_updated,"
+                " pulp_type, name) VALUES (gen_random_uuid(), now(), now(),"
+                " 'core.content_redirect', 'old') RETURNING pulp_id"
+            )
+            (pk,) = cur.fetchone()
+            cur.execute(
+                "INSERT INTO core_contentredirectcontentguard VALUES (%s, 'clear-old-secret')",
+                [pk],
+            )
+        _manage(db, "migrate", "--no-input", "-v0")
+        with closing(_pg(db)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT shared_secret FROM core_contentredirectcontentguard")
+            (stored,) = cur.fetchone()
+        assert stored != "clear-old-secret"
+        assert key_cipher().decrypt(stored.encode()) == b"clear-old-secret"
+        _manage(db, "migrate", "core", before, "--no-input", "-v0")
+        with closing(_pg(db)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT shared_secret FROM core_contentredirectcontentguard")
+            assert cur.fetchone() == ("clear-old-secret",)
+    finally:
+        with closing(_pg("postgres")) as conn, conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{db}"')

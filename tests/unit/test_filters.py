@@ -282,7 +282,10 @@ def served_type_enums() -> dict[str, tuple[list, list]]:
 
 
 def installed(master) -> list[str]:
-    return sorted(m.get_pulp_type() for m in master.detail_models())
+    """Installed detail types the pulp_type filter offers (the RBAC guard opts out, as in 3.49)."""
+    return sorted(
+        m.get_pulp_type() for m in master.detail_models() if getattr(m, "TYPE_FILTERABLE", True)
+    )
 
 
 def test_pulp_type_enums_list_installed_types():

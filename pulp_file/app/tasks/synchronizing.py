@@ -7,9 +7,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-from pulp_file.app.models import FileContent, FileRemote, FileRepository
+from django.utils.timezone import now
+
+from pulp_file.app.models import (
+    FileAlternateContentSource,
+    FileContent,
+    FileRemote,
+    FileRepository,
+)
 from pulpcore.plugin.download import DownloaderFactory
-from pulpcore.plugin.models import Artifact, Remote
+from pulpcore.plugin.models import AlternateContentSourcePath, Artifact, Remote
 from pulpcore.plugin.stages import (
     AsyncProgress,
     DeclarativeArtifact,
@@ -154,6 +161,11 @@ def synchronize(remote_pk: str, repository_pk: str, mirror: bool = False) -> Non
     """
     remote = FileRemote.objects.get(pk=remote_pk)
     repository = FileRepository.objects.get(pk=repository_pk)
+    sync_from(remote, repository, bool(mirror))
+
+
+def sync_from(remote: FileRemote, repository: FileRepository, mirror: bool) -> None:
+    """The sync itself, for a remote that may carry an unsaved URL (an ACS path's)."""
     if not remote.url:
         raise ValueError("A remote must have a url specified to synchronize.")
     raw = run_async(fetch_manifest, remote)
@@ -171,3 +183,20 @@ def synchronize(remote_pk: str, repository_pk: str, mirror: bool = False) -> Non
     DeclarativeVersion(
         first_stage, repository, mirror=bool(mirror), version_info={FINGERPRINT_KEY: fingerprint}
     ).create()
+
+
+def refresh_acs_path(acs_pk: str, path_pk: str) -> None:
+    """Task body: record what one ACS path offers, without downloading any file.
+
+    The path's manifest is synced (``on_demand``, mirror) into the path's hidden repository, so
+    its RemoteArtifacts (with the ACS remote and each file's sha256) are what later syncs and the
+    content app may fetch from the ACS instead of their own remote.
+    """
+    acs = FileAlternateContentSource.objects.select_related("remote").get(pk=acs_pk)
+    path = AlternateContentSourcePath.objects.get(pk=path_pk, alternate_content_source=acs)
+    remote = FileRemote.objects.get(pk=acs.remote_id)
+    # In memory only: the remote itself stays as the user configured it.
+    remote.url = path.url(remote)
+    remote.policy = Remote.ON_DEMAND
+    sync_from(remote, path.ensure_repository(), mirror=True)
+    FileAlternateContentSource.objects.filter(pk=acs.pk).update(last_refreshed=now())

@@ -23,7 +23,7 @@ def allow(actions, condition=None, principal=AUTHENTICATED) -> dict:
     return statement
 
 
-def owner_hook(role: str) -> list[dict]:
+def owner_hook(role: str | list[str]) -> list[dict]:
     return [{"function": "add_roles_for_object_creator", "parameters": {"roles": role}}]
 
 

@@ -1,6 +1,7 @@
 """Core models. Plugins import them through :mod:`pulpcore.plugin.models`."""
 
 from pulpcore.app.models.access import AccessPolicy, Group, GroupRole, Role, UserRole
+from pulpcore.app.models.acs import AlternateContentSource, AlternateContentSourcePath
 from pulpcore.app.models.artifact_distribution import ArtifactDistribution  # noqa: E402
 from pulpcore.app.models.base import AppStatus, BaseModel, MasterModel
 from pulpcore.app.models.content import (
@@ -17,6 +18,7 @@ from pulpcore.app.models.contentguard import (
     ContentGuard,
     ContentRedirectContentGuard,
     HeaderContentGuard,
+    RBACContentGuard,
 )
 from pulpcore.app.models.exporter import (
     Exporter,
@@ -76,6 +78,7 @@ __all__ = [
     "ContentGuard",
     "ContentRedirectContentGuard",
     "HeaderContentGuard",
+    "RBACContentGuard",
     "CreatedResource",
     "Distribution",
     "Group",
@@ -105,4 +108,7 @@ __all__ = [
     "UserRole",
     "Worker",
     "new_temp_path",
+    # alternate content sources (issue 13)
+    "AlternateContentSource",
+    "AlternateContentSourcePath",
 ]

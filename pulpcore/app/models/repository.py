@@ -65,13 +65,12 @@ class Repository(MasterModel):
     class Meta:
         verbose_name_plural = "repositories"
 
-    def create_initial_version(self) -> "RepositoryVersion":
-        """Version 0, empty and complete: every repository starts with it (REST create, import,
-        replication), so the first change is version 1 as in Pulp. Call it in the transaction
-        that creates the repository."""
-        version = RepositoryVersion.objects.create(repository=self, number=0, complete=True)
-        self.next_version = 1
-        self.save(update_fields=["next_version"])
+    def add_initial_version(self) -> "RepositoryVersion":
+        """Give a new repository its empty, complete version 0 (every repository has one)."""
+        with transaction.atomic():
+            version = RepositoryVersion.objects.create(repository=self, number=0, complete=True)
+            self.next_version = 1
+            self.save(update_fields=["next_version"])
         return version
 
     def latest_version(self) -> "RepositoryVersion | None":

@@ -19,3 +19,8 @@ class TaskSchedule(BaseModel):
     last_task = models.ForeignKey(
         "core.Task", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Meta:
+        permissions = [
+            ("manage_roles_taskschedule", "Can manage role assignments on task schedules")
+        ]

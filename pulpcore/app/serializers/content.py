@@ -26,7 +26,14 @@ from pulpcore.app.serializers.base import ModelSerializer, RelatedField
 
 
 def content_artifacts(content) -> list[ContentArtifact]:
-    """The unit's ContentArtifacts with their artifacts (prefetched by the list views)."""
+    """The unit's ContentArtifacts with their artifacts (prefetched by the list views).
+
+    A listed unit is asked several times (its artifact, relative path and six digests): the
+    prefetched rows are read directly instead of building a related queryset each time.
+    """
+    prefetched = getattr(content, "_prefetched_objects_cache", {}).get("contentartifact_set")
+    if prefetched is not None:
+        return list(prefetched)
     return list(content.contentartifact_set.all())
 
 

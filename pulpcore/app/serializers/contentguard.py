@@ -8,8 +8,10 @@ from pulpcore.app.models import (
     ContentGuard,
     ContentRedirectContentGuard,
     HeaderContentGuard,
+    RBACContentGuard,
 )
 from pulpcore.app.models.contentguard import compile_jq
+from pulpcore.app.serializers.access import GroupSerializer, GroupUserSerializer
 from pulpcore.app.serializers.base import ModelSerializer, RelatedField
 
 
@@ -101,3 +103,14 @@ class ContentRedirectContentGuardSerializer(ContentGuardSerializer):
     class Meta:
         model = ContentRedirectContentGuard
         fields = ContentGuardSerializer.Meta.fields
+
+
+class RBACContentGuardSerializer(ContentGuardSerializer):
+    """``contentguards/core/rbac/``: lets through the users and groups allowed to download."""
+
+    users = GroupUserSerializer(many=True, read_only=True, source="download_users")
+    groups = GroupSerializer(many=True, read_only=True, source="download_groups")
+
+    class Meta:
+        model = RBACContentGuard
+        fields = ContentGuardSerializer.Meta.fields + ("users", "groups")

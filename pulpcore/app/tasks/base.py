@@ -7,6 +7,7 @@ leaves nothing half-written.
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.module_loading import import_string
 
 from pulpcore.app.models import MasterModel
@@ -53,8 +54,18 @@ def general_update(
 
 
 def general_delete(instance_pk, app_label: str, serializer_name: str) -> None:
-    """Delete an object (and, for a detail model, its master row)."""
+    """Delete an object (and, for a detail model, its master row).
+
+    An object others still depend on (a remote an ACS names) is kept, and the failure names them.
+    """
     serializer_class = get_serializer_class(app_label, serializer_name)
     with transaction.atomic():
         instance = _instance(serializer_class, instance_pk)
-        instance.delete()
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            users = sorted({str(o) for o in exc.protected_objects})
+            raise ValueError(
+                f"{instance} cannot be deleted while {', '.join(users[:10])} use it; "
+                "delete or change them first."
+            ) from exc

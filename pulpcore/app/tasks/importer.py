@@ -416,7 +416,7 @@ def _new_repository(model: type[Repository], name: str, row: dict) -> Repository
                 continue
     repo = model(name=name, **values)
     repo.save()
-    repo.create_initial_version()
+    repo.add_initial_version()
     return repo
 
 

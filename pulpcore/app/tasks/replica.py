@@ -304,7 +304,7 @@ def replicate_distribution(upstream_pk: str, replicator: str, distribution: dict
             repository = cls.repository_model.objects.create(
                 name=name, pulp_labels=label, **repository_fields
             )
-            repository.create_initial_version()
+            repository.add_initial_version()
         else:
             _update(repository, repository_fields)
 

@@ -10,6 +10,7 @@ from pulpcore.app.viewsets.access import (  # noqa: F401, E402
     UserRoleViewSet,
     UserViewSet,
 )
+from pulpcore.app.viewsets.acs import AlternateContentSourceViewSet  # noqa: F401  (issue 13)
 from pulpcore.app.viewsets.admin import (  # noqa: F401
     ArtifactDistributionViewSet,
     SigningServiceViewSet,
@@ -31,6 +32,7 @@ from pulpcore.app.viewsets.contentguard import (  # noqa: F401, E402
     CompositeContentGuardViewSet,
     ContentRedirectContentGuardViewSet,
     HeaderContentGuardViewSet,
+    RBACContentGuardViewSet,
 )
 from pulpcore.app.viewsets.exporter import (  # noqa: F401, E402
     FilesystemExporterViewSet,

@@ -17,6 +17,7 @@ from pulpcore.app.serializers.admin import (
 )
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.repository import RepairSerializer
+from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
 from pulpcore.app.viewsets.filters.publication import DistributionFilter
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
@@ -51,7 +52,7 @@ class TaskScheduleFilter(BaseFilterSet):
         fields = {"name": ["exact", "contains"], "task_name": ["exact", "contains"]}
 
 
-class TaskScheduleViewSet(ReadOnlyNamedModelViewSet):
+class TaskScheduleViewSet(RolesMixin, ReadOnlyNamedModelViewSet):
     """``task-schedules/``: what the workers dispatch periodically (configured in settings)."""
 
     endpoint_name = "task-schedules"
@@ -61,10 +62,18 @@ class TaskScheduleViewSet(ReadOnlyNamedModelViewSet):
     # As in Pulp: listed to everyone, scoped to the schedules they may view.
     DEFAULT_ACCESS_POLICY = {
         "statements": [
-            access_defaults.allow("list"),
+            access_defaults.allow(["list", "my_permissions"]),
             access_defaults.allow("retrieve", "has_model_or_obj_perms:core.view_taskschedule"),
+            access_defaults.allow(
+                ["list_roles", "add_role", "remove_role"],
+                "has_model_or_obj_perms:core.manage_roles_taskschedule",
+            ),
         ],
         "queryset_scoping": access_defaults.SCOPED,
+    }
+    LOCKED_ROLES = {
+        "core.taskschedule_owner": ["core.view_taskschedule", "core.manage_roles_taskschedule"],
+        "core.taskschedule_viewer": ["core.view_taskschedule"],
     }
 
 

@@ -2,18 +2,21 @@
 
 from rest_framework import mixins
 
-from pulpcore.app.access.defaults import object_policy, object_roles
+from pulpcore.app.access.defaults import object_policy, object_roles, owner_hook
 from pulpcore.app.models import (
     CompositeContentGuard,
     ContentGuard,
     ContentRedirectContentGuard,
     HeaderContentGuard,
+    RBACContentGuard,
 )
+from pulpcore.app.models.contentguard import attach_downloaders
 from pulpcore.app.serializers.contentguard import (
     CompositeContentGuardSerializer,
     ContentGuardSerializer,
     ContentRedirectContentGuardSerializer,
     HeaderContentGuardSerializer,
+    RBACContentGuardSerializer,
 )
 from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
@@ -80,3 +83,31 @@ class ContentRedirectContentGuardViewSet(RolesMixin, ContentGuardViewSet):
     serializer_class = ContentRedirectContentGuardSerializer
     DEFAULT_ACCESS_POLICY = object_policy("core", "contentredirectcontentguard")
     LOCKED_ROLES = object_roles("core", "contentredirectcontentguard")
+
+
+class RBACContentGuardViewSet(RolesMixin, ContentGuardViewSet):
+    """``contentguards/core/rbac/``: downloads for users holding the guard's download permission.
+
+    ``pulp content-guard rbac assign/remove`` give and take ``core.rbaccontentguard_downloader``
+    through ``add_role``/``remove_role``. The creator owns the guard and may download through it.
+    """
+
+    endpoint_name = "rbac"
+    queryset = RBACContentGuard.objects.all().order_by("-pulp_created")
+    serializer_class = RBACContentGuardSerializer
+    DEFAULT_ACCESS_POLICY = {
+        **object_policy("core", "rbaccontentguard"),
+        "creation_hooks": owner_hook(
+            ["core.rbaccontentguard_owner", "core.rbaccontentguard_downloader"]
+        ),
+    }
+    LOCKED_ROLES = {
+        **object_roles("core", "rbaccontentguard"),
+        "core.rbaccontentguard_downloader": ["core.download_rbaccontentguard"],
+    }
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            attach_downloaders(page)
+        return page

@@ -106,13 +106,14 @@ class RepositoryViewSet(
     filterset_class = RepositoryFilter
 
     def get_queryset(self):
-        return with_latest_number(super().get_queryset()).order_by("-pulp_created")
+        # Hidden repositories (an ACS's) belong to their owner, not to the API.
+        qs = super().get_queryset().filter(user_hidden=False)
+        return with_latest_number(qs).order_by("-pulp_created")
 
     def perform_create(self, serializer):
         with transaction.atomic():
             repository = serializer.save()
-            version = repository.create_initial_version()
-        return version
+            return repository.add_initial_version()
 
     def async_reserved_resources(self, instance):
         return [instance]

@@ -65,6 +65,9 @@ class RemoteSource:
     size: int | None
     digests: dict[str, str]
     policy: str
+    # An alternate content source's copy: fetched whole and validated before any byte is sent,
+    # so a bad copy can still fall back to the next source.
+    alternate: str | None = None
 
 
 @dataclass

@@ -6,10 +6,12 @@ from :func:`pulpcore.app.queries.versions.membership_sql`, the same rule the API
 
 import os
 import re
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import connection
 
+from pulpcore.app.queries.acs import acs_offers
 from pulpcore.app.queries.versions import membership_sql
 from pulpcore.content.resolve.results import (
     Distro,
@@ -300,7 +302,35 @@ def on_demand_sync(content_artifact_id: str) -> OnDemandInfo:
                 remote_id=str(row[1]), url=row[2], size=row[3], digests=digests, policy=row[10]
             )
         )
+    if info.artifact_file is None and info.sources:
+        alternates = _alternates(info.sources[0])
+        # The unit may also be in an ACS's hidden repository: its RemoteArtifact then is one of
+        # the rows above, and belongs first, as an alternate.
+        offered = {(a.remote_id, a.url) for a in alternates}
+        own = [s for s in info.sources if (s.remote_id, s.url) not in offered]
+        if own:
+            alternates = [replace(a, policy=own[0].policy) for a in alternates]
+        info.sources = alternates + own
     return info
+
+
+def _alternates(own: RemoteSource) -> list[RemoteSource]:
+    """What alternate content sources offer for this file (the rule in ``queries.acs``), to try
+    before the content's own remotes, keeping the own remote's policy (store or stream)."""
+    sha256 = own.digests.get("sha256")
+    if not sha256:
+        return []
+    return [
+        RemoteSource(
+            remote_id=offer.remote_id,
+            url=offer.url,
+            size=own.size,
+            digests=own.digests,
+            policy=own.policy,
+            alternate=offer.acs_name,
+        )
+        for offer in acs_offers([sha256]).get(sha256.lower(), [])
+    ]
 
 
 def artifact_abspath(name: str) -> str:

@@ -14,6 +14,7 @@ from pulpcore.plugin.stages.api import (
     run_async,
 )
 from pulpcore.plugin.stages.artifact_stages import (
+    ACSArtifactHandler,
     ArtifactDownloader,
     ArtifactSaver,
     PipelineContext,
@@ -29,6 +30,7 @@ from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeConten
 from pulpcore.plugin.util import discard_version
 
 __all__ = [
+    "ACSArtifactHandler",
     "ArtifactDownloader",
     "ArtifactSaver",
     "AsyncProgress",

@@ -1,12 +1,14 @@
 """Stages that find, download and store the artifacts declared by the first stage."""
 
 import asyncio
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from pulpcore.app.models import Artifact
+from pulpcore.app.models import Artifact, Remote
+from pulpcore.app.queries.acs import acs_offers, any_acs_refreshed
 from pulpcore.app.storage import place_artifact_file
 from pulpcore.download import DownloaderFactory
 from pulpcore.plugin.stages.api import AsyncProgress, Stage, db
@@ -16,6 +18,7 @@ from pulpcore.plugin.stages.models import DeclarativeArtifact, DeclarativeConten
 # Strongest first: the digest used to recognise an artifact we already store.
 LOOKUP_DIGESTS = ("sha256", "sha512", "sha384", "sha224")
 FILE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="place")
+log = logging.getLogger(__name__)
 
 
 class PipelineContext:
@@ -24,6 +27,9 @@ class PipelineContext:
     def __init__(self):
         self.factories: dict = {}
         self.temp_paths: set[str] = set()
+        # Set by ACSArtifactHandler: whether any ACS was refreshed, and the ACS remotes by pk.
+        self.acs_active = False
+        self.acs_remotes: dict[str, Remote] = {}
 
     def factory_for(self, remote) -> DownloaderFactory:
         key = remote.pk or id(remote)
@@ -72,6 +78,48 @@ class QueryExistingArtifacts(Stage):
                     da.artifact = artifact
 
 
+class ACSArtifactHandler(Stage):
+    """Attach what alternate content sources offer to each artifact still to download.
+
+    One query per batch (``queries.acs.acs_offers``, the rule the content app uses too); the
+    downloader then tries those offers before the artifact's own URL. Without any refreshed ACS
+    units pass straight through after a single check.
+    """
+
+    def __init__(self, context: PipelineContext):
+        self.context = context
+
+    async def run(self) -> None:
+        self.context.acs_active = await db(any_acs_refreshed)
+        if not self.context.acs_active:
+            while (item := await self.input_queue.get()) is not None:
+                await self.put(item)
+            return
+        async for batch in self.batches():
+            await db(self._attach, batch)
+            for dc in batch:
+                await self.put(dc)
+
+    def _attach(self, batch: list[DeclarativeContent]) -> None:
+        todo = [
+            da
+            for dc in batch
+            for da in _unsaved(dc)
+            if not da.deferred_download and da.declared.get("sha256")
+        ]
+        if not todo:
+            return
+        offers = acs_offers(da.declared["sha256"] for da in todo)
+        missing = {o.remote_id for os_ in offers.values() for o in os_} - set(
+            self.context.acs_remotes
+        )
+        if missing:
+            for remote in Remote.objects.filter(pk__in=missing):
+                self.context.acs_remotes[str(remote.pk)] = remote.cast()
+        for da in todo:
+            da.alternates = offers.get(da.declared["sha256"], [])
+
+
 class ArtifactDownloader(Stage):
     """Download artifacts not stored yet, at most ``max_concurrent_content`` units in flight.
 
@@ -86,8 +134,24 @@ class ArtifactDownloader(Stage):
         self.total = 0
         self._inflight: dict[str, asyncio.Future] = {}
         self._counted: set[str] = set()
+        # With an ACS in play: one report per source, saying how many artifacts came from it.
+        self._by_source: dict[tuple[str, str], AsyncProgress] = {}
+
+    async def _count_source(self, code: str, message: str) -> None:
+        progress = self._by_source.get((code, message))
+        if progress is None:
+            progress = self._by_source[(code, message)] = AsyncProgress(message, code)
+            await progress.start()
+        await progress.increase_by(1)
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            for progress in self._by_source.values():
+                await asyncio.shield(progress.finish())
+
+    async def _run(self) -> None:
         async with self.progress:
             pending: set[asyncio.Task] = set()
             getter: asyncio.Task | None = None
@@ -148,11 +212,20 @@ class ArtifactDownloader(Stage):
         try:
             if da.url is None:
                 raise ValueError(f"{da.relative_path} has no URL to download it from.")
-            factory = self.context.factory_for(da.remote)
-            downloader = factory.build(
-                da.url, expected_digests=da.expected_digests(), expected_size=da.expected_size()
-            )
-            result = await downloader.run()
+            result = await self._from_alternates(da)
+            if result is None:
+                factory = self.context.factory_for(da.remote)
+                downloader = factory.build(
+                    da.url,
+                    expected_digests=da.expected_digests(),
+                    expected_size=da.expected_size(),
+                )
+                result = await downloader.run()
+                if self.context.acs_active:
+                    await self._count_source(
+                        "sync.downloading.artifacts.remote",
+                        f"Downloaded from remote {da.remote.name if da.remote else da.url}",
+                    )
         except BaseException as exc:
             if sha256 and future is not None:
                 del self._inflight[sha256]
@@ -167,6 +240,35 @@ class ArtifactDownloader(Stage):
         if future is not None:
             future.set_result(artifact)
         await self.progress.increase_by(1)
+
+    async def _from_alternates(self, da: DeclarativeArtifact):
+        """The first ACS copy that downloads and validates, or None (then the own remote)."""
+        for offer in da.alternates:
+            remote = self.context.acs_remotes.get(offer.remote_id)
+            if remote is None:
+                continue
+            downloader = self.context.factory_for(remote).build(
+                offer.url,
+                expected_digests=da.expected_digests(),
+                expected_size=da.expected_size(),
+            )
+            try:
+                result = await downloader.run()
+            except Exception as exc:  # noqa: BLE001 - any failure means: try the next source
+                log.warning(
+                    "Alternate content source %s could not provide %s (%s); trying the next "
+                    "source.",
+                    offer.acs_name,
+                    da.relative_path,
+                    exc,
+                )
+                continue
+            await self._count_source(
+                "sync.downloading.artifacts.acs",
+                f"Downloaded from alternate content source {offer.acs_name}",
+            )
+            return result
+        return None
 
 
 class ArtifactSaver(Stage):

@@ -3,6 +3,7 @@
 from pulpcore.app.models import Repository, RepositoryVersion
 from pulpcore.plugin.stages.api import Stage, create_pipeline, run_async
 from pulpcore.plugin.stages.artifact_stages import (
+    ACSArtifactHandler,
     ArtifactDownloader,
     ArtifactSaver,
     PipelineContext,
@@ -44,6 +45,7 @@ class DeclarativeVersion:
             self.first_stage,
             QueryExistingContents(),
             QueryExistingArtifacts(),
+            ACSArtifactHandler(self.context),
             ArtifactDownloader(self.context),
             ArtifactSaver(self.context),
             ContentSaver(),

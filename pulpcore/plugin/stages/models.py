@@ -22,6 +22,7 @@ class DeclarativeArtifact:
         "deferred_download",
         "extra_data",
         "declared",
+        "alternates",
     )
 
     def __init__(
@@ -56,6 +57,8 @@ class DeclarativeArtifact:
             }
             if self.artifact.size is not None:
                 self.declared["size"] = int(self.artifact.size)
+        # AcsOffer s (pulpcore.app.queries.acs) tried before ``url``; set by ACSArtifactHandler.
+        self.alternates: list = []
 
     @property
     def saved(self) -> bool:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0008_reclaim_schedules_signing"),
+        ("core", "0010_alternate_content_sources"),
     ]
 
     operations = [
