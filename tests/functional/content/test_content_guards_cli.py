@@ -178,28 +178,28 @@ def test_rbac_guard_via_cli_as_three_users(served):
         return res
 
     made = json.loads(
-        as_user("alice", "content-guard", "rbac", "create", "--name", f"r-{tag}").stdout
+        as_user("alice", "content-guard", "rbac", "create", "--name", f"rbac-{tag}").stdout
     )
     # The creator owns the guard and may download through it (creation hooks).
     assert [u["username"] for u in made["users"]] == [login["alice"]] and made["groups"] == []
     shown = json.loads(
         as_user(
-            "alice", "content-guard", "rbac", "assign", "--name", f"r-{tag}", "--group", group
+            "alice", "content-guard", "rbac", "assign", "--name", f"rbac-{tag}", "--group", group
         ).stdout  # fmt: skip
     )
     assert shown["role"] == "core.rbaccontentguard_downloader" and shown["groups"] == [group]
     guard = json.loads(
-        as_user("alice", "content-guard", "rbac", "show", "--name", f"r-{tag}").stdout
+        as_user("alice", "content-guard", "rbac", "show", "--name", f"rbac-{tag}").stdout
     )
     assert [g["name"] for g in guard["groups"]] == [group]
     assert guard["groups"][0]["pulp_href"].endswith(f"/groups/{guard['groups'][0]['id']}/")
     # carol holds no role on the guard: she can neither see nor change it.
-    assert as_user("carol", "content-guard", "rbac", "show", "--name", f"r-{tag}",
+    assert as_user("carol", "content-guard", "rbac", "show", "--name", f"rbac-{tag}",
                    check=False).returncode != 0  # fmt: skip
-    assert as_user("carol", "content-guard", "rbac", "assign", "--name", f"r-{tag}",
+    assert as_user("carol", "content-guard", "rbac", "assign", "--name", f"rbac-{tag}",
                    "--user", login["carol"], check=False).returncode != 0  # fmt: skip
 
-    attach(stack, tag, f"core:rbac:r-{tag}")
+    attach(stack, tag, f"core:rbac:rbac-{tag}")
     r = eventually(lambda: requests.get(url, timeout=10), 401)
     assert r.status_code == 401 and data not in r.content
     assert r.headers["WWW-Authenticate"].startswith("Basic")
@@ -219,11 +219,11 @@ def test_rbac_guard_via_cli_as_three_users(served):
     assert requests.get(url, auth=("admin", stack.admin_password), timeout=10).status_code == 200
 
     # Taking the role away works on the next request (no cache holds permissions).
-    as_user("alice", "content-guard", "rbac", "remove", "--name", f"r-{tag}", "--group", group)
+    as_user("alice", "content-guard", "rbac", "remove", "--name", f"rbac-{tag}", "--group", group)
     assert fetch("bob").status_code == 403
     assert fetch("alice").status_code == 200
     roles = json.loads(
-        as_user("alice", "content-guard", "rbac", "role", "list", "--name", f"r-{tag}").stdout
+        as_user("alice", "content-guard", "rbac", "role", "list", "--name", f"rbac-{tag}").stdout
     )
     assert {r["role"] for r in roles["roles"]} == {
         "core.rbaccontentguard_owner",
