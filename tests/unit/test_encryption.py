@@ -11,7 +11,7 @@ import logging
 import os
 import subprocess
 import sys
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -257,6 +257,20 @@ def _manage(db: str, *argv: str) -> None:
     assert res.returncode == 0, res.stderr
 
 
+@contextmanager
+def scratch_database(suffix: str):
+    """A fresh database of this test prefix for one migration test, dropped afterwards."""
+    db = f"{testenv.PREFIX}_{suffix}"
+    with closing(_pg("postgres")) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        cur.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield db
+    finally:
+        with closing(_pg("postgres")) as conn, conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
+
+
 # The migration just before ours, whatever number it has after rebases.
 PREVIOUS = importlib.import_module(
     "pulpcore.app.migrations.0004_encrypted_secrets"
@@ -265,11 +279,7 @@ PREVIOUS = importlib.import_module(
 
 def test_migration_encrypts_existing_rows():
     """Rows written in clear by the previous schema are tokens after ``migrate``, and back."""
-    db = f"{testenv.PREFIX}_encmig"
-    with closing(_pg("postgres")) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
-        cur.execute(f'CREATE DATABASE "{db}"')
-    try:
+    with scratch_database("encmig") as db:
         _manage(db, "migrate", "core", PREVIOUS, "--no-input", "-v0")
         with closing(_pg(db)) as conn, conn.cursor() as cur:
             cur.execute(
@@ -309,9 +319,6 @@ def test_migration_encrypts_existing_rows():
             assert cur.fetchone()[0] == SECRETS["password"]
             cur.execute("SELECT kwargs->'data'->>'password' FROM core_task")
             assert cur.fetchone()[0] == SECRETS["password"]
-    finally:
-        with closing(_pg("postgres")) as conn, conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
 
 
 @pytest.mark.django_db
@@ -337,11 +344,7 @@ GUARD_SECRETS_MIGRATION = "pulpcore.app.migrations.0009_rbac_content_guard"
 def test_migration_encrypts_existing_redirect_guard_secrets():
     """A redirect guard stored before 0009 keeps its secret, now as a token, and back."""
     before = importlib.import_module(GUARD_SECRETS_MIGRATION).Migration.dependencies[0][1]
-    db = f"{testenv.PREFIX}_guardmig"
-    with closing(_pg("postgres")) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
-        cur.execute(f'CREATE DATABASE "{db}"')
-    try:
+    with scratch_database("guardmig") as db:
         _manage(db, "migrate", "core", before, "--no-input", "-v0")
         with closing(_pg(db)) as conn, conn.cursor() as cur:
             cur.execute(
@@ -364,6 +367,3 @@ def test_migration_encrypts_existing_redirect_guard_secrets():
         with closing(_pg(db)) as conn, conn.cursor() as cur:
             cur.execute("SELECT shared_secret FROM core_contentredirectcontentguard")
             assert cur.fetchone() == ("clear-old-secret",)
-    finally:
-        with closing(_pg("postgres")) as conn, conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
