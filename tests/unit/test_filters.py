@@ -377,3 +377,37 @@ def test_q_depth_and_complexity_are_capped(client):
     bad(client.get(url, {"q": seven + ' OR name="r7"'}), "q")
     ok(client.get(url, {"q": "(" * 16 + 'name="x"' + ")" * 16}))
     bad(client.get(url, {"q": "ordering=name"}), "q")
+
+
+def test_every_filterset_lives_with_its_domain_and_is_static():
+    """Filters have one home: core's in ``pulpcore.app.viewsets.filters.<domain>``, a plugin's in
+    its ``app/filters.py``; none is assembled at import time with ``locals()`` or 3-argument
+    ``type()`` (such classes hide their filters from readers and from ``Meta.fields``)."""
+    import ast
+    from pathlib import Path
+
+    from pulpcore.app.viewsets.base import REGISTRY
+
+    misplaced = []
+    for viewset in REGISTRY:
+        filterset = getattr(viewset, "filterset_class", None)
+        if filterset is None:
+            continue
+        module = filterset.__module__
+        root = module.split(".")[0]
+        home = "pulpcore.app.viewsets.filters." if root == "pulpcore" else f"{root}.app.filters"
+        if not module.startswith(home):
+            misplaced.append(f"{viewset.__name__}: {filterset.__name__} in {module}")
+    assert misplaced == []
+    assert len({v.filterset_class for v in REGISTRY if getattr(v, "filterset_class", None)}) > 25
+
+    dynamic = []
+    root = Path(__file__).resolve().parents[2]
+    for package in ("pulpcore", "pulp_file", "pulp_certguard"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                if node.func.id == "locals" or (node.func.id == "type" and len(node.args) == 3):
+                    dynamic.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert dynamic == []

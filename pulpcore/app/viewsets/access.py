@@ -4,8 +4,6 @@
 ``my_permissions``; add it to a viewset's bases and list the actions in its policy.
 """
 
-import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -15,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status
@@ -26,7 +23,6 @@ from rest_framework.viewsets import ModelViewSet
 
 from pulpcore.app.access.perms import effective_permissions, forget
 from pulpcore.app.access.sync import default_policies, default_policy_fields
-from pulpcore.app.filters import BaseFilterSet, CharInFilter, RegexFilter, ordering_filter
 from pulpcore.app.models import AccessPolicy, Group, GroupRole, Role, UserRole
 from pulpcore.app.serializers.access import (
     AccessPolicySerializer,
@@ -41,27 +37,16 @@ from pulpcore.app.serializers.access import (
     UserSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.filters.access import (
+    AccessPolicyFilter,
+    GroupFilter,
+    GroupRoleFilter,
+    RoleFilter,
+    UserFilter,
+    UserRoleFilter,
+)
 
 User = get_user_model()
-
-
-def lookups(field: str, names: list[str]) -> dict:
-    """Filters ``field``, ``field__<lookup>`` for each lookup named."""
-    out = {}
-    for lookup in names:
-        key = field if lookup == "exact" else f"{field}__{lookup}"
-        if lookup == "in":
-            out[key] = CharInFilter(field_name=field, lookup_expr="in")
-        elif lookup in ("regex", "iregex"):
-            out[key] = RegexFilter(field_name=field, lookup_expr=lookup)
-        else:
-            out[key] = django_filters.CharFilter(field_name=field, lookup_expr=lookup)
-    return out
-
-
-TEXT = ["exact", "contains", "icontains", "iexact", "in"]
-NAME = ["exact", "contains", "icontains", "iexact", "in", "iregex", "istartswith", "regex"]
-NAME += ["startswith"]
 
 
 # --- role actions on objects ---------------------------------------------------------------------
@@ -183,20 +168,6 @@ class RolesMixin:
 
 
 # --- users ---------------------------------------------------------------------------------------
-class UserFilter(BaseFilterSet):
-    locals().update(lookups("username", TEXT))
-    locals().update(lookups("first_name", TEXT))
-    locals().update(lookups("last_name", TEXT))
-    locals().update(lookups("email", TEXT))
-    is_active = django_filters.BooleanFilter()
-    is_staff = django_filters.BooleanFilter()
-    ordering = ordering_filter(User)
-
-    class Meta:
-        model = User
-        fields = []
-
-
 class UserViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -241,52 +212,6 @@ class UserViewSet(
             },
         ],
     }
-
-
-class _AssignmentFilter(BaseFilterSet):
-    role = django_filters.CharFilter(field_name="role__name")
-    role__contains = django_filters.CharFilter(field_name="role__name", lookup_expr="contains")
-    role__icontains = django_filters.CharFilter(field_name="role__name", lookup_expr="icontains")
-    role__in = CharInFilter(field_name="role__name", lookup_expr="in")
-    role__startswith = django_filters.CharFilter(field_name="role__name", lookup_expr="startswith")
-    content_object = django_filters.CharFilter(method="filter_content_object")
-    domain = django_filters.UUIDFilter(method="filter_domain")
-    ordering = django_filters.OrderingFilter(
-        fields=(
-            ("pk", "pk"),
-            ("pulp_created", "pulp_created"),
-            ("role__name", "role"),
-            ("role__description", "description"),
-        )
-    )
-
-    def filter_content_object(self, qs, name, value):
-        """An object href, or ``null`` for model-wide assignments."""
-        from pulpcore.app import util
-
-        if value == "null":
-            return qs.filter(content_type__isnull=True)
-        try:
-            obj = util.resolve_href(value)
-        except util.HrefError as exc:
-            raise ValidationError({"content_object": [str(exc)]})
-        ct = ContentType.objects.get_for_model(obj)
-        return qs.filter(content_type=ct, object_id=str(obj.pk))
-
-    def filter_domain(self, qs, name, value):
-        return qs.none()
-
-
-class UserRoleFilter(_AssignmentFilter):
-    class Meta:
-        model = UserRole
-        fields = []
-
-
-class GroupRoleFilter(_AssignmentFilter):
-    class Meta:
-        model = GroupRole
-        fields = []
 
 
 def _assignment_queryset(model):
@@ -408,17 +333,6 @@ class UserRoleViewSet(_AssignmentViewSet):
 
 
 # --- groups --------------------------------------------------------------------------------------
-class GroupFilter(BaseFilterSet):
-    id = django_filters.NumberFilter()
-    id__in = django_filters.BaseInFilter(field_name="id", lookup_expr="in")
-    locals().update(lookups("name", TEXT))
-    ordering = django_filters.OrderingFilter(fields=(("pk", "pk"), ("id", "id"), ("name", "name")))
-
-    class Meta:
-        model = Group
-        fields = []
-
-
 class GroupViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -583,62 +497,6 @@ class GroupRoleViewSet(_AssignmentViewSet):
 
 
 # --- roles ---------------------------------------------------------------------------------------
-class _AnyValuesField(forms.MultipleChoiceField):
-    def valid_value(self, value) -> bool:
-        return True
-
-
-@extend_schema_field({"type": "string"})
-class ContainsPermissionFilter(django_filters.MultipleChoiceFilter):
-    """``contains_permission=a.b&contains_permission=c.d``: roles holding any of them."""
-
-    field_class = _AnyValuesField
-
-    def filter(self, qs, value):
-        values = [v for v in value or [] if v]
-        if not values:
-            return qs
-        from django.db.models import Q
-
-        q = Q()
-        for name in values:
-            app_label, _, codename = name.partition(".")
-            q |= Q(permissions__content_type__app_label=app_label, permissions__codename=codename)
-        return qs.filter(q).distinct()
-
-
-class ForObjectTypeFilter(django_filters.CharFilter):
-    """``for_object_type=<list href>``: roles carrying a permission on that type of object."""
-
-    def filter(self, qs, value):
-        if not value:
-            return qs
-        from urllib.parse import urlparse
-
-        from django.urls import Resolver404, resolve
-
-        try:
-            match = resolve(urlparse(value).path)
-            model = match.func.cls.queryset.model
-        except (Resolver404, AttributeError):
-            raise ValidationError({"for_object_type": [f"URI {value} is not a list endpoint."]})
-        ct = ContentType.objects.get_for_model(model)
-        return qs.filter(permissions__content_type=ct).distinct()
-
-
-class RoleFilter(BaseFilterSet):
-    locals().update(lookups("name", NAME))
-    locals().update(lookups("description", ["exact", "contains", "icontains", "iexact"]))
-    locked = django_filters.BooleanFilter()
-    contains_permission = ContainsPermissionFilter()
-    for_object_type = ForObjectTypeFilter()
-    ordering = ordering_filter(Role)
-
-    class Meta:
-        model = Role
-        fields = []
-
-
 class RoleViewSet(ModelViewSet, NamedModelViewSet):
     """``roles/``: named sets of permissions. Roles Pulp ships are locked (read-only)."""
 
@@ -693,16 +551,6 @@ class RoleViewSet(ModelViewSet, NamedModelViewSet):
 
 
 # --- access policies -----------------------------------------------------------------------------
-class AccessPolicyFilter(BaseFilterSet):
-    locals().update(lookups("viewset_name", NAME))
-    customized = django_filters.BooleanFilter()
-    ordering = ordering_filter(AccessPolicy)
-
-    class Meta:
-        model = AccessPolicy
-        fields = []
-
-
 class AccessPolicyViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, NamedModelViewSet
 ):

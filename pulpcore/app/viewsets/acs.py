@@ -5,24 +5,16 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 
-from pulpcore.app.filters import NAME_FILTER_OPTIONS, BaseFilterSet, ordering_filter
-from pulpcore.app.models import AlternateContentSource, TaskGroup
+from pulpcore.app.models import TaskGroup
 from pulpcore.app.serializers.base import TaskGroupOperationResponseSerializer
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.filters.acs import AlternateContentSourceFilter
 from pulpcore.app.viewsets.mixins import (
     AsyncRemoveMixin,
     AsyncUpdateMixin,
     TaskGroupOperationResponse,
 )
 from pulpcore.tasking.dispatch import dispatch
-
-
-class AlternateContentSourceFilter(BaseFilterSet):
-    ordering = ordering_filter(AlternateContentSource)
-
-    class Meta:
-        model = AlternateContentSource
-        fields = {"name": NAME_FILTER_OPTIONS}
 
 
 class AlternateContentSourceViewSet(

@@ -7,7 +7,6 @@ from rest_framework.views import APIView
 
 from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.access.policy import SuperuserOnly
-from pulpcore.app.filters import BaseFilterSet, ordering_filter
 from pulpcore.app.models import ArtifactDistribution, Repository, SigningService, TaskSchedule
 from pulpcore.app.serializers.admin import (
     ArtifactDistributionSerializer,
@@ -19,18 +18,11 @@ from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
 from pulpcore.app.serializers.repository import RepairSerializer
 from pulpcore.app.viewsets.access import RolesMixin
 from pulpcore.app.viewsets.base import NamedModelViewSet, ReadOnlyNamedModelViewSet
+from pulpcore.app.viewsets.filters.admin import SigningServiceFilter, TaskScheduleFilter
 from pulpcore.app.viewsets.filters.publication import DistributionFilter
 from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 from pulpcore.app.viewsets.publication import ListDistributionViewSet
 from pulpcore.tasking.dispatch import dispatch
-
-
-class SigningServiceFilter(BaseFilterSet):
-    ordering = ordering_filter(SigningService)
-
-    class Meta:
-        model = SigningService
-        fields = {"name": ["exact"]}
 
 
 class SigningServiceViewSet(ReadOnlyNamedModelViewSet):
@@ -42,14 +34,6 @@ class SigningServiceViewSet(ReadOnlyNamedModelViewSet):
     filterset_class = SigningServiceFilter
     # As in Pulp: every user may see which signing services exist (plugins let them pick one).
     DEFAULT_ACCESS_POLICY = {"statements": [access_defaults.allow(["list", "retrieve"])]}
-
-
-class TaskScheduleFilter(BaseFilterSet):
-    ordering = ordering_filter(TaskSchedule)
-
-    class Meta:
-        model = TaskSchedule
-        fields = {"name": ["exact", "contains"], "task_name": ["exact", "contains"]}
 
 
 class TaskScheduleViewSet(RolesMixin, ReadOnlyNamedModelViewSet):

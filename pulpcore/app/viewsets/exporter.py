@@ -8,9 +8,7 @@ an export task and deleted directly; deleting an export or an exporter leaves th
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 
-from pulpcore.app.filters import NAME_FILTER_OPTIONS, BaseFilterSet, ordering_filter
 from pulpcore.app.models import (
-    Exporter,
     FilesystemExport,
     FilesystemExporter,
     PulpExport,
@@ -24,20 +22,17 @@ from pulpcore.app.serializers.exporter import (
     PulpExportSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.filters.exchange import (
+    ExporterFilter,
+    FilesystemExporterFilter,
+    PulpExporterFilter,
+)
 from pulpcore.app.viewsets.mixins import (
     AsyncRemoveMixin,
     AsyncUpdateMixin,
     OperationPostponedResponse,
 )
 from pulpcore.tasking.dispatch import dispatch
-
-
-class ExporterFilter(BaseFilterSet):
-    ordering = ordering_filter(Exporter)
-
-    class Meta:
-        model = Exporter
-        fields = {"name": NAME_FILTER_OPTIONS}
 
 
 class ExporterViewSet(
@@ -55,22 +50,6 @@ class ExporterViewSet(
 
     def get_queryset(self):
         return super().get_queryset().order_by("-pulp_created")
-
-
-class PulpExporterFilter(ExporterFilter):
-    ordering = ordering_filter(PulpExporter)
-
-    class Meta:
-        model = PulpExporter
-        fields = {"name": NAME_FILTER_OPTIONS}
-
-
-class FilesystemExporterFilter(ExporterFilter):
-    ordering = ordering_filter(FilesystemExporter)
-
-    class Meta:
-        model = FilesystemExporter
-        fields = {"name": NAME_FILTER_OPTIONS}
 
 
 class PulpExporterViewSet(ExporterViewSet):

@@ -14,8 +14,7 @@ from rest_framework.views import APIView
 
 from pulpcore.app import util
 from pulpcore.app.access.policy import SuperuserOnly
-from pulpcore.app.filters import NAME_FILTER_OPTIONS, BaseFilterSet, ordering_filter
-from pulpcore.app.models import Importer, PulpImport, PulpImporter, TaskGroup
+from pulpcore.app.models import PulpImport, PulpImporter, TaskGroup
 from pulpcore.app.serializers.base import TaskGroupOperationResponseSerializer
 from pulpcore.app.serializers.importer import (
     ImportSerializer,
@@ -25,16 +24,9 @@ from pulpcore.app.serializers.importer import (
     PulpImportSerializer,
 )
 from pulpcore.app.viewsets.base import NamedModelViewSet
+from pulpcore.app.viewsets.filters.exchange import ImporterFilter, PulpImporterFilter
 from pulpcore.app.viewsets.mixins import TaskGroupOperationResponse
 from pulpcore.tasking.dispatch import dispatch
-
-
-class ImporterFilter(BaseFilterSet):
-    ordering = ordering_filter(Importer)
-
-    class Meta:
-        model = Importer
-        fields = {"name": NAME_FILTER_OPTIONS}
 
 
 class ImporterViewSet(
@@ -52,12 +44,6 @@ class ImporterViewSet(
 
     def get_queryset(self):
         return super().get_queryset().order_by("-pulp_created")
-
-
-class PulpImporterFilter(ImporterFilter):
-    class Meta:
-        model = PulpImporter
-        fields = {"name": NAME_FILTER_OPTIONS}
 
 
 class PulpImporterViewSet(ImporterViewSet):
