@@ -13,7 +13,6 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from urllib.parse import urlparse
 
 import django_filters
 from django import forms
@@ -77,7 +76,7 @@ def href_pk(href: str, model: type) -> object:
     from django.urls import Resolver404, resolve
 
     try:
-        match = resolve(urlparse(str(href)).path)
+        match = resolve(util.href_path(href))
     except Resolver404:
         raise util.HrefError(f"URI {href} not found.")
     view_cls = getattr(match.func, "cls", None)

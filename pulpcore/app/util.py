@@ -1,7 +1,7 @@
 """Hrefs: building them for objects and resolving them back, through the viewset registry."""
 
 import uuid
-from urllib.parse import urlparse
+from urllib.parse import ParseResult, urlparse
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
@@ -68,6 +68,26 @@ def _nested_url(obj) -> str | None:
     return None
 
 
+def parse_url(value: str) -> ParseResult | None:
+    """``urlparse`` that answers None where it would raise (an unclosed ``[``, a port that is not
+    a number), so validators can answer 400 instead of failing."""
+    try:
+        parsed = urlparse(value)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return parsed
+
+
+def href_path(href: object) -> str:
+    """The path part of an href given as a URL or a path; HrefError when it is not a URL at all
+    (``urlparse`` raises ValueError on e.g. an unclosed IPv6 bracket)."""
+    try:
+        return urlparse(str(href)).path
+    except ValueError:
+        raise HrefError(f"URI {href} is not a valid URL.") from None
+
+
 def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
     """Return the object an href points at; raise HrefError if it is malformed or wrong type.
 
@@ -76,7 +96,7 @@ def resolve_href(href: str, expected: type | tuple[type, ...] | None = None):
     from django.core.exceptions import ObjectDoesNotExist
     from django.core.exceptions import ValidationError as DjangoValidationError
 
-    path = urlparse(str(href)).path
+    path = href_path(href)
     try:
         match = resolve(path)
     except Resolver404:

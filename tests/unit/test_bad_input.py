@@ -141,3 +141,30 @@ def test_every_integer_field_is_bounded_by_its_column():
         with pytest.raises(serializers.ValidationError):
             field.run_validation(high + 1)
         assert field.run_validation(min(high, 5)) == min(high, 5)
+
+
+# --- URLs urllib cannot parse --------------------------------------------------------------------
+# ``urlparse`` raises ValueError on an unclosed IPv6 bracket and ``.port`` on a port that is not a
+# number; each must be a 400 naming the field, never a 500.
+@pytest.mark.parametrize("bad", ["http://[::1", "http://[::1/manifest", "http://host:port/m"])
+@pytest.mark.parametrize("field", ["url", "proxy_url"])
+def test_unparseable_remote_urls_are_400(client, bad, field):
+    body = {"name": "bad-url", "url": "http://ok.example/m", field: bad}
+    r = client.post(REMOTES, body, content_type="application/json")
+    assert r.status_code == 400, r.content[:500]
+    assert list(r.json()) == [field]
+    assert client.get(f"{REMOTES}?name=bad-url").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "repositories/file/file/?remote=http://[::1",
+        "distributions/file/file/?repository=http://[::1",
+        "roles/?for_object_type=http://[::1",
+        "publications/file/file/?repository_version=http://[::1/",
+    ],
+)
+def test_unparseable_hrefs_in_filters_are_400(client, query):
+    r = client.get(API + query)
+    assert r.status_code == 400, r.content[:500]

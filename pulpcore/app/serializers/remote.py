@@ -1,11 +1,10 @@
 """Serializers of remotes: where and how to download, with secrets write-only."""
 
-from urllib.parse import urlparse
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from pulpcore.app import util
 from pulpcore.app.models import Remote
 from pulpcore.app.serializers.base import LabelsField, ModelSerializer
 
@@ -110,9 +109,11 @@ class RemoteSerializer(ModelSerializer):
         )
 
     def validate_url(self, value: str) -> str:
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https", "file") or (
-            parsed.scheme != "file" and not parsed.netloc
+        parsed = util.parse_url(value)
+        if (
+            parsed is None
+            or parsed.scheme not in ("http", "https", "file")
+            or (parsed.scheme != "file" and not parsed.netloc)
         ):
             raise serializers.ValidationError(f"'{value}' is not a valid http(s) or file URL.")
         return value
@@ -120,8 +121,8 @@ class RemoteSerializer(ModelSerializer):
     def validate_proxy_url(self, value):
         if value in (None, ""):
             return None
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        parsed = util.parse_url(value)
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise serializers.ValidationError(f"'{value}' is not a valid proxy URL.")
         if parsed.username or parsed.password:
             raise serializers.ValidationError(

@@ -1,10 +1,9 @@
 """UpstreamPulp serializer: connection settings of an upstream Pulp, secrets write-only."""
 
-from urllib.parse import urlparse
-
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from pulpcore.app import util
 from pulpcore.app.models import UpstreamPulp
 from pulpcore.app.serializers.base import ModelSerializer
 from pulpcore.app.serializers.remote import HiddenFieldsField
@@ -52,11 +51,7 @@ class UpstreamPulpSerializer(ModelSerializer):
         )
 
     def validate_base_url(self, value: str) -> str:
-        try:
-            parsed = urlparse(value)
-            parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            parsed = None
+        parsed = util.parse_url(value)
         if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise serializers.ValidationError(
                 f"'{value}' is not an http(s) URL such as https://pulp.example.com."
