@@ -30,17 +30,14 @@ def acs_offers(sha256s: Iterable[str]) -> dict[str, list[AcsOffer]]:
     from django.db.models import F
 
     from pulpcore.app.models import RemoteArtifact
+    from pulpcore.app.queries.versions import latest_q
 
     wanted = sorted({s.lower() for s in sha256s if s})
     if not wanted:
         return {}
     rows = (
         RemoteArtifact.objects.filter(
-            sha256__in=wanted,
-            **{
-                f"{_VIA}version_removed__isnull": True,
-                f"{_ACS}remote": F("remote"),
-            },
+            latest_q(_VIA), sha256__in=wanted, **{f"{_ACS}remote": F("remote")}
         )
         .values_list("sha256", "url", "remote_id", f"{_ACS}name")
         .distinct()

@@ -31,6 +31,14 @@ def membership_q(number: "int | Expression | OuterRef") -> Q:
     )
 
 
+def latest_q(prefix: str = "") -> Q:
+    """The rule for a repository's latest version: rows nothing has removed yet. ``prefix`` is the
+    lookup path from the queried model to ``RepositoryContent`` (e.g.
+    ``"content__version_memberships__"``); use it in the same ``filter()`` as the other conditions
+    on that relation so they share one join."""
+    return Q(**{f"{prefix}version_removed__isnull": True})
+
+
 def memberships(repository_id, number: int) -> QuerySet:
     """``RepositoryContent`` rows of the units present in version ``number`` of a repository."""
     from pulpcore.app.models import RepositoryContent
