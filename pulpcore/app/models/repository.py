@@ -3,7 +3,7 @@
 import logging
 
 from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from pulpcore.app.models.base import BaseModel, MasterModel
 from pulpcore.app.models.content import Content
@@ -187,8 +187,10 @@ class RepositoryVersion(BaseModel):
             restored = removed_here.filter(content_id__in=content.values("pk")).update(
                 version_removed=None
             )
-        present = self._content_relationships().values("content_id")
-        sub = pk_subquery(content.exclude(pk__in=present))
+        # Correlated NOT EXISTS on the (repository, content) index: the cost follows the size of
+        # ``content``, not of the version (``NOT IN`` would hash every membership row per call).
+        present = self._content_relationships().filter(content_id=OuterRef("pk"))
+        sub = pk_subquery(content.exclude(Exists(present)))
         if sub is None:
             return restored
         sub_sql, sub_params = sub
