@@ -1,9 +1,11 @@
 """Sync a file repository from a remote ``PULP_MANIFEST`` through the declarative pipeline."""
 
 import hashlib
+import io
 import logging
 import os
 import re
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
@@ -48,12 +50,29 @@ class ManifestEntry:
 def parse_manifest(text: str, manifest_url: str) -> list[ManifestEntry]:
     """Parse ``relative_path,sha256,size`` lines; blank lines and ``#`` comments are skipped.
 
-    The whole manifest is checked before anything is downloaded, so a bad line fails the sync
-    without side effects. File URLs are resolved relative to the manifest's URL.
+    File URLs are resolved relative to the manifest's URL.
     """
-    entries = []
+    return list(iter_manifest(text, manifest_url))
+
+
+def check_manifest(text: str) -> int:
+    """Check every line (raising :class:`ManifestError` on the first bad one); return how many
+    entries there are. A sync calls it before anything is downloaded, so a bad line fails it
+    without side effects, and then streams :func:`iter_manifest` without a list of every entry."""
+    return sum(1 for _ in _lines(text))
+
+
+def iter_manifest(text: str, manifest_url: str) -> Iterator[ManifestEntry]:
+    """:func:`parse_manifest` one entry at a time."""
     base = urljoin(manifest_url, ".")
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for relative_path, digest, size in _lines(text):
+        url = base + quote(relative_path, safe="/~!$&'()*+,;=:@")
+        yield ManifestEntry(relative_path, digest.lower(), int(size), url)
+
+
+def _lines(text: str) -> Iterator[tuple[str, str, str]]:
+    """The checked ``(relative_path, digest, size)`` of each entry line."""
+    for number, raw in enumerate(io.StringIO(text, newline=None), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -77,23 +96,25 @@ def parse_manifest(text: str, manifest_url: str) -> list[ManifestEntry]:
             )
         if not size.isdigit():
             raise ManifestError(f"Line {number} of the manifest has an invalid size: {size!r}.")
-        url = base + quote(relative_path, safe="/~!$&'()*+,;=:@")
-        entries.append(ManifestEntry(relative_path, digest.lower(), int(size), url))
-    return entries
+        yield relative_path, digest, size
 
 
 class FileFirstStage(Stage):
-    """Declares one FileContent (with its artifact and where to get it) per manifest line."""
+    """Declares one FileContent (with its artifact and where to get it) per manifest line.
 
-    def __init__(self, remote: FileRemote, entries: list[ManifestEntry]):
+    ``entries`` may be a generator (a sync streams the manifest); ``total`` is then its length.
+    """
+
+    def __init__(
+        self, remote: FileRemote, entries: Iterable[ManifestEntry], total: int | None = None
+    ):
         self.remote = remote
         self.entries = entries
+        self.total = total if total is not None or not isinstance(entries, Sized) else len(entries)
 
     async def run(self) -> None:
         deferred = self.remote.policy != Remote.IMMEDIATE
-        parsing = AsyncProgress(
-            "Parsing Metadata Lines", "sync.parsing.metadata", len(self.entries)
-        )
+        parsing = AsyncProgress("Parsing Metadata Lines", "sync.parsing.metadata", self.total)
         async with parsing:
             for entry in self.entries:
                 artifact = Artifact(size=entry.size, sha256=entry.digest)
@@ -177,8 +198,8 @@ def sync_from(remote: FileRemote, repository: FileRepository, mirror: bool) -> N
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ManifestError(f"The manifest at {remote.url} is not UTF-8 text: {exc}.")
-    entries = parse_manifest(text, remote.url)
-    first_stage = FileFirstStage(remote, entries)
+    total = check_manifest(text)
+    first_stage = FileFirstStage(remote, iter_manifest(text, remote.url), total)
     # Completing the version runs FileRepository.on_new_version, which autopublishes.
     DeclarativeVersion(
         first_stage, repository, mirror=bool(mirror), version_info={FINGERPRINT_KEY: fingerprint}
