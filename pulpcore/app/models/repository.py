@@ -141,6 +141,12 @@ class RepositoryVersion(BaseModel):
         return version_queries.content_in(self)
 
     @property
+    def content_ids(self) -> models.QuerySet:
+        """The ids of :attr:`content` as a values queryset, to nest as ``pk__in=`` without a
+        ``Content`` subquery in between (one semi-join on the membership table)."""
+        return version_queries.unit_ids(self)
+
+    @property
     def added_content(self) -> models.QuerySet:
         """Units this version added."""
         return version_queries.added_in(self)
