@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import CASCADE, DO_NOTHING, SET_NULL, Model, ProtectedError, QuerySet
 
 
@@ -87,10 +87,12 @@ def delete_cascading(model: type[Model], pk_sql: str, params: Sequence = ()) -> 
     unit's master row one query at a time); this walks the relations once and lets PostgreSQL
     do the work, so its cost follows the tables, not Python objects. Like ``QuerySet.delete()``
     it ignores generic foreign keys; no pre/post-delete signals are sent (the models here have
-    none). ``PROTECT``/``RESTRICT`` relations that still hold a row raise ``ProtectedError``.
+    none). ``PROTECT``/``RESTRICT`` relations that still hold a row raise ``ProtectedError``
+    and nothing is deleted.
     """
     qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    # A savepoint: a protected row found half-way undoes what was deleted before it.
+    with transaction.atomic(), connection.cursor() as cursor:
         for rel in model._meta.get_fields(include_parents=False, include_hidden=True):
             if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
                 continue
