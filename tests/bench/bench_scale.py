@@ -22,13 +22,16 @@ afterwards (task → ``worker`` → ``pid@host``). List pages are the best of ``
 timed by the client (gunicorn directly). Each figure is printed beside REF's with ``--compare``,
 then a growth table: each time divided by N, relative to the smallest size (1.0 = linear).
 
-Takes roughly (2 shared cores, idle): 1,000 files ~20 s, 10,000 ~2 min, 100,000 ~15 min.
+Takes roughly (2 cores, lightly loaded): 1,000 files ~15 s, 10,000 ~1 min, 100,000 ~10 min; far
+longer when other work shares the machine (load average 10: 100,000 took ~15 min). The default
+sizes include 100,000; ``--sizes 1000 10000`` for a quick run, which also suits ``--compare``.
 Figures only; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -316,16 +319,17 @@ def main() -> None:
     args = common_args(parser).parse_args()
     data = Path(tempfile.mkdtemp(prefix="bench-scale-data-"))
     data.chmod(0o755)  # nginx's workers (nobody, when started as root) read the tree
-    results: list[list[Figure]] = []
+    stacks = stacks_for("scale", args)
+    results: list[list[Figure]] = [[] for _ in stacks]
     try:
-        with FixtureNginx(data) as origin:
-            for stack in stacks_for("scale", args):
-                with stack:
-                    print(f"stack {stack.label}: started", flush=True)
-                    figs: list[Figure] = []
-                    for n in args.sizes:
-                        figs.extend(measure_size(stack, origin, data, n, args))
-                    results.append(figs)
+        with FixtureNginx(data) as origin, contextlib.ExitStack() as running:
+            for stack in stacks:
+                running.enter_context(stack)
+                print(f"stack {stack.label}: started", flush=True)
+            # Size by size, each stack in turn, so both see about the same machine load.
+            for n in args.sizes:
+                for i, stack in enumerate(stacks):
+                    results[i].extend(measure_size(stack, origin, data, n, args))
     finally:
         shutil.rmtree(data, ignore_errors=True)
     this = results[0]
