@@ -152,6 +152,37 @@ def test_mirror_removes_and_additive_keeps(tree, server, tmp_path):
     assert v3.removed_content.count() == 1 and v3.added_content.count() == 0
 
 
+def test_mirror_removal_statement_does_not_list_the_kept_units(tree, server):
+    """The removal is decided in the database against the units the sync saw (a temporary
+    table): no statement touching the version's membership names the kept units one by one, so
+    its size does not grow with the repository."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    dropped = tree.entries.pop(0)
+    write_manifest(tree)
+    kept = [
+        str(pk)
+        for pk in FileContent.objects.filter(
+            relative_path__in=[e.relative_path for e in tree.entries]
+        ).values_list("pk", flat=True)
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        synchronize(str(remote.pk), str(repo.pk), mirror=True)
+    assert paths_in(latest(repo)) == {e.relative_path for e in tree.entries}
+    assert dropped.relative_path not in paths_in(latest(repo))
+    removal = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith(('UPDATE "core_repositorycontent"', 'DELETE FROM "core_repositoryc'))
+    ]
+    assert removal, "no removal statement was captured"
+    for sql in removal:
+        assert sum(pk in sql for pk in kept) <= 1, sql
+
+
 def test_manifest_404_fails_without_version(server):
     repo, remote = make_repo_remote(server.url + "missing/PULP_MANIFEST")
     with pytest.raises(HttpStatusError) as info:
