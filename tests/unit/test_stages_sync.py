@@ -1,5 +1,6 @@
 """The declarative pipeline through pulp_file's ``synchronize`` against a real local origin."""
 
+import hashlib
 import os
 import threading
 import uuid
@@ -149,6 +150,37 @@ def test_mirror_removes_and_additive_keeps(tree, server, tmp_path):
     assert v3.number == 3
     assert paths_in(v3) == {e.relative_path for e in tree.entries}
     assert v3.removed_content.count() == 1 and v3.added_content.count() == 0
+
+
+def test_mirror_removal_statement_does_not_list_the_kept_units(tree, server):
+    """The removal is decided in the database against the units the sync saw (a temporary
+    table): no statement touching the version's membership names the kept units one by one, so
+    its size does not grow with the repository."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    dropped = tree.entries.pop(0)
+    write_manifest(tree)
+    kept = [
+        str(pk)
+        for pk in FileContent.objects.filter(
+            relative_path__in=[e.relative_path for e in tree.entries]
+        ).values_list("pk", flat=True)
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        synchronize(str(remote.pk), str(repo.pk), mirror=True)
+    assert paths_in(latest(repo)) == {e.relative_path for e in tree.entries}
+    assert dropped.relative_path not in paths_in(latest(repo))
+    removal = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith(('UPDATE "core_repositorycontent"', 'DELETE FROM "core_repositoryc'))
+    ]
+    assert removal, "no removal statement was captured"
+    for sql in removal:
+        assert sum(pk in sql for pk in kept) <= 1, sql
 
 
 def test_manifest_404_fails_without_version(server):
@@ -321,12 +353,54 @@ def test_unchanged_manifest_skips_pipeline_but_content_change_does_not(tree, ser
     again = run_in_task(synchronize, str(remote.pk), str(repo.pk))
     assert codes(again) == {"sync.downloading.metadata"}  # same bytes, same remote: skipped
 
-    # Same units, different manifest bytes (order, a comment): the pipeline runs, no version.
+    # Same units, different manifest bytes (order, a comment): the latest version already holds
+    # them all, linked to this remote at the same URLs, so the pipeline does not run either.
     lines = tree.manifest.read_text().splitlines()
     tree.manifest.write_text("# reordered\n" + "\n".join(reversed(lines)) + "\n")
     reordered = run_in_task(synchronize, str(remote.pk), str(repo.pk))
-    assert "sync.parsing.metadata" in codes(reordered)
+    assert codes(reordered) == {"sync.downloading.metadata"}
     assert list(repo.versions.values_list("number", flat=True)) == [0, 1]
+
+    # One file's bytes change (and so its digest): the pipeline runs and makes version 2.
+    changed = tree.entries[0]
+    data = os.urandom(changed.size)
+    (tree.root / changed.relative_path).write_bytes(data)
+    changed.sha256 = hashlib.sha256(data).hexdigest()
+    write_manifest(tree, ["# one file changed"])
+    after = run_in_task(synchronize, str(remote.pk), str(repo.pk), mirror=True)
+    assert "sync.parsing.metadata" in codes(after)
+    assert latest(repo).number == 2
+    digests = set(
+        FileContent.objects.filter(pk__in=latest(repo).content).values_list("digest", flat=True)
+    )
+    assert digests == {e.sha256 for e in tree.entries}
+
+
+def test_same_files_from_another_remote_are_not_skipped(tree, server):
+    """The shortcut needs this remote's RemoteArtifacts: another remote serving the very same
+    files still gets its own, so on-demand downloads and repair can use it."""
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    synchronize(str(remote.pk), str(repo.pk))
+    with FixtureServer(tree.root) as mirror_server:
+        _, other = make_repo_remote(mirror_server.url + "PULP_MANIFEST")
+        synchronize(str(other.pk), str(repo.pk), mirror=True)
+        urls = set(RemoteArtifact.objects.filter(remote=other).values_list("url", flat=True))
+        assert urls == {mirror_server.url + e.relative_path for e in tree.entries}
+    assert list(repo.versions.values_list("number", flat=True)) == [0, 1]
+
+
+def test_on_demand_files_listed_again_for_immediate_are_downloaded(tree, server):
+    """With the immediate policy a unit without a stored artifact is not "already held"."""
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST", policy="on_demand")
+    synchronize(str(remote.pk), str(repo.pk))
+    immediate = FileRemote.objects.create(
+        name=f"imm-{uuid.uuid4().hex[:8]}", url=remote.url, policy="immediate"
+    )
+    RemoteArtifact.objects.filter(remote=remote).update(remote=immediate)  # same URLs, sizes
+    synchronize(str(immediate.pk), str(repo.pk))
+    assert Artifact.objects.filter(sha256__in=[e.sha256 for e in tree.entries]).count() == len(
+        tree.entries
+    )
 
 
 def test_modified_repository_is_synced_again(tree, server):

@@ -249,3 +249,73 @@ def test_task_protection_time_removes_old_finished_tasks_in_orphan_cleanup(clien
     assert not Task.objects.filter(pk=first.pk).exists()
     # Recent and unfinished tasks, and the cleanup task itself, stay.
     assert Task.objects.filter(pk__in=[second.pk, waiting.pk, third.pk]).count() == 3
+
+
+def _synced_units(count: int, tag: str):
+    """``count`` file units as a sync leaves them: artifact, link, remote artifact; all old."""
+    from pulp_file.app.models import FileContent, FileRemote
+    from pulpcore.app.models import Content, ContentArtifact, RemoteArtifact
+
+    remote = FileRemote.objects.create(name=f"rem-{tag}", url="http://example.invalid/M")
+    units = []
+    for i in range(count):
+        art = _artifact(os.urandom(16), age_minutes=120)
+        content = FileContent.objects.create(relative_path=f"{tag}/{i}", digest=art.sha256)
+        ca = ContentArtifact.objects.create(content=content, artifact=art, relative_path=f"{i}")
+        RemoteArtifact.objects.create(
+            content_artifact=ca, remote=remote, url=f"http://example.invalid/{i}", size=16
+        )
+        units.append(content)
+    Content.objects.filter(pk__in=[u.pk for u in units]).update(
+        timestamp_of_interest=timezone.now() - timedelta(minutes=120)
+    )
+    return units
+
+
+def test_orphan_cleanup_is_set_based(client):
+    """Deleting 30 orphans costs the queries deleting 2 does (no per-unit query or object),
+    and takes each unit's detail row, links, remote artifacts, artifact and file with it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pulp_file.app.models import FileContent
+    from pulpcore.app.models import Content, ContentArtifact, RemoteArtifact
+    from pulpcore.app.tasks.orphan import orphan_cleanup
+
+    counts = []
+    for n in (2, 30):
+        units = _synced_units(n, f"t{n}")
+        files = [
+            os.path.join(settings.MEDIA_ROOT, u.contentartifact_set.get().artifact.file.name)
+            for u in units
+        ]
+        with CaptureQueriesContext(connection) as ctx:
+            orphan_cleanup(orphan_protection_time=0)
+        counts.append(len(ctx.captured_queries))
+        assert not Content.objects.exists() and not FileContent.objects.exists()
+        assert not ContentArtifact.objects.exists() and not RemoteArtifact.objects.exists()
+        assert not Artifact.objects.exists()
+        assert not any(os.path.exists(f) for f in files)
+    assert counts[0] == counts[1], counts
+
+
+def test_delete_cascading_refuses_protected_rows(client):
+    """A unit still in a repository version is PROTECTed: nothing is deleted, the error says
+    why."""
+    from django.db.models import ProtectedError
+
+    from pulp_file.app.models import FileRepository
+    from pulpcore.app.models import Content, RepositoryContent, RepositoryVersion
+    from pulpcore.app.queries.sql import TempIdSet, delete_cascading
+
+    (unit,) = _synced_units(1, "p")
+    repo = FileRepository.objects.create(name="p")
+    version = RepositoryVersion.objects.create(repository=repo, number=1, complete=True)
+    RepositoryContent.objects.create(repository=repo, content=unit, version_added=version)
+    ids = TempIdSet()
+    ids.add([unit.pk])
+    with pytest.raises(ProtectedError, match="still refer to them"):
+        delete_cascading(Content, ids.select_sql)
+    ids.drop()
+    assert Content.objects.filter(pk=unit.pk).exists()
+    assert unit.contentartifact_set.get().remoteartifact_set.exists()

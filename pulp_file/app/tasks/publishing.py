@@ -1,8 +1,11 @@
 """Publishing a file repository version: every file at its relative path plus a manifest."""
 
 import os
+from collections.abc import Iterator
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from pulp_file.app.models import FileContent, FilePublication
 from pulpcore.plugin.models import PublishedMetadata, RemoteArtifact, RepositoryVersion
@@ -10,26 +13,26 @@ from pulpcore.plugin.tasking import record_created
 from pulpcore.plugin.util import new_temp_path, publish_content_artifacts, store_artifact_file
 
 
-def manifest_lines(version: RepositoryVersion):
+def manifest_lines(version: RepositoryVersion) -> Iterator[tuple[str, str]]:
     """``relative_path,sha256,size`` for every file of ``version``, sorted by path.
 
     The size comes from the stored artifact, or for on-demand files from the remote's manifest.
+    One query, streamed (a server-side cursor in chunks): a publication of any size costs the
+    worker the same memory, and no per-file work happens in Python beyond writing the line.
     """
-    files = FileContent.objects.filter(pk__in=version.content.values("pk"))
-    rows = files.values_list("pk", "relative_path", "digest", "contentartifact__artifact__size")
-    rows = list(rows.order_by("relative_path", "pk"))
-    missing = [pk for pk, _, _, size in rows if size is None]
-    sizes = {}
-    if missing:
-        sizes = dict(
-            RemoteArtifact.objects.filter(content_artifact__content_id__in=missing)
-            .exclude(size=None)
-            .values_list("content_artifact__content_id", "size")
-        )
-    for pk, relative_path, digest, size in rows:
-        if size is None:
-            size = sizes.get(pk, "")
-        yield relative_path, f"{relative_path},{digest},{size}"
+    remote_size = (
+        RemoteArtifact.objects.filter(content_artifact__content_id=OuterRef("pk"))
+        .exclude(size=None)
+        .values("size")[:1]
+    )
+    rows = (
+        FileContent.objects.filter(pk__in=version.content_ids)
+        .annotate(file_size=Coalesce("contentartifact__artifact__size", Subquery(remote_size)))
+        .order_by("relative_path", "pk")
+        .values_list("relative_path", "digest", "file_size")
+    )
+    for relative_path, digest, size in rows.iterator(chunk_size=5000):
+        yield relative_path, f"{relative_path},{digest},{'' if size is None else size}"
 
 
 def publish(repository_version_pk: str, manifest: str | None = "PULP_MANIFEST") -> FilePublication:
@@ -49,7 +52,7 @@ def publish(repository_version_pk: str, manifest: str | None = "PULP_MANIFEST") 
             publication = FilePublication.objects.create(
                 repository_version=version, manifest=manifest, complete=False
             )
-            files = FileContent.objects.filter(pk__in=version.content.values("pk"))
+            files = FileContent.objects.filter(pk__in=version.content_ids)
             publish_content_artifacts(publication, files)
             if manifest:
                 artifact = store_artifact_file(path)

@@ -1,12 +1,17 @@
 """Sync a file repository from a remote ``PULP_MANIFEST`` through the declarative pipeline."""
 
+import csv
 import hashlib
+import io
 import logging
 import os
 import re
+import uuid
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
+from django.db import connection
 from django.utils.timezone import now
 
 from pulp_file.app.models import (
@@ -16,7 +21,13 @@ from pulp_file.app.models import (
     FileRepository,
 )
 from pulpcore.plugin.download import DownloaderFactory
-from pulpcore.plugin.models import AlternateContentSourcePath, Artifact, Remote
+from pulpcore.plugin.models import (
+    AlternateContentSourcePath,
+    Artifact,
+    ContentArtifact,
+    Remote,
+    RemoteArtifact,
+)
 from pulpcore.plugin.stages import (
     AsyncProgress,
     DeclarativeArtifact,
@@ -48,12 +59,29 @@ class ManifestEntry:
 def parse_manifest(text: str, manifest_url: str) -> list[ManifestEntry]:
     """Parse ``relative_path,sha256,size`` lines; blank lines and ``#`` comments are skipped.
 
-    The whole manifest is checked before anything is downloaded, so a bad line fails the sync
-    without side effects. File URLs are resolved relative to the manifest's URL.
+    File URLs are resolved relative to the manifest's URL.
     """
-    entries = []
+    return list(iter_manifest(text, manifest_url))
+
+
+def check_manifest(text: str) -> int:
+    """Check every line (raising :class:`ManifestError` on the first bad one); return how many
+    entries there are. A sync calls it before anything is downloaded, so a bad line fails it
+    without side effects, and then streams :func:`iter_manifest` without a list of every entry."""
+    return sum(1 for _ in _lines(text))
+
+
+def iter_manifest(text: str, manifest_url: str) -> Iterator[ManifestEntry]:
+    """:func:`parse_manifest` one entry at a time."""
     base = urljoin(manifest_url, ".")
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for relative_path, digest, size in _lines(text):
+        url = base + quote(relative_path, safe="/~!$&'()*+,;=:@")
+        yield ManifestEntry(relative_path, digest.lower(), int(size), url)
+
+
+def _lines(text: str) -> Iterator[tuple[str, str, str]]:
+    """The checked ``(relative_path, digest, size)`` of each entry line."""
+    for number, raw in enumerate(io.StringIO(text, newline=None), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -77,23 +105,25 @@ def parse_manifest(text: str, manifest_url: str) -> list[ManifestEntry]:
             )
         if not size.isdigit():
             raise ManifestError(f"Line {number} of the manifest has an invalid size: {size!r}.")
-        url = base + quote(relative_path, safe="/~!$&'()*+,;=:@")
-        entries.append(ManifestEntry(relative_path, digest.lower(), int(size), url))
-    return entries
+        yield relative_path, digest, size
 
 
 class FileFirstStage(Stage):
-    """Declares one FileContent (with its artifact and where to get it) per manifest line."""
+    """Declares one FileContent (with its artifact and where to get it) per manifest line.
 
-    def __init__(self, remote: FileRemote, entries: list[ManifestEntry]):
+    ``entries`` may be a generator (a sync streams the manifest); ``total`` is then its length.
+    """
+
+    def __init__(
+        self, remote: FileRemote, entries: Iterable[ManifestEntry], total: int | None = None
+    ):
         self.remote = remote
         self.entries = entries
+        self.total = total if total is not None or not isinstance(entries, Sized) else len(entries)
 
     async def run(self) -> None:
         deferred = self.remote.policy != Remote.IMMEDIATE
-        parsing = AsyncProgress(
-            "Parsing Metadata Lines", "sync.parsing.metadata", len(self.entries)
-        )
+        parsing = AsyncProgress("Parsing Metadata Lines", "sync.parsing.metadata", self.total)
         async with parsing:
             for entry in self.entries:
                 artifact = Artifact(size=entry.size, sha256=entry.digest)
@@ -152,6 +182,60 @@ def unchanged_since_last_sync(repository: FileRepository, fingerprint: dict) -> 
     return same and (previous.get("mirror") or not fingerprint["mirror"])
 
 
+def already_holds(
+    repository: FileRepository, remote: FileRemote, entries: Iterable[ManifestEntry], mirror: bool
+) -> bool:
+    """True when a sync of ``entries`` would change nothing: the latest version holds every
+    listed file (same path and digest), each linked at that path with a RemoteArtifact of this
+    remote at the same URL, size and sha256 and, for the immediate policy, a stored artifact;
+    and, when mirroring, nothing else. That is exactly the case in which the pipeline finds every
+    unit current and writes nothing, decided here with one COPY and two queries instead of
+    pushing every unit through the stages (a manifest whose bytes changed but not its files).
+    """
+    latest = repository.latest_version()
+    if latest is None:
+        return False
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for entry in entries:
+        writer.writerow((entry.relative_path, entry.digest, entry.size, entry.url))
+    buffer.seek(0)
+    table = f"pulp_file_manifest_{uuid.uuid4().hex}"
+    ids_sql, ids_params = latest.content_ids.query.sql_with_params()
+    need_artifact = remote.policy == Remote.IMMEDIATE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table}"
+            " (relative_path text, digest text, size bigint, url text)"
+        )
+        try:
+            cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", buffer)
+            cursor.execute(f"SELECT count(*), count(DISTINCT relative_path) FROM {table}")
+            listed, paths = cursor.fetchone()
+            if listed != paths:  # one path listed twice: let the pipeline decide
+                return False
+            cursor.execute(
+                f"""
+                SELECT count(*) FROM {table} m
+                JOIN {FileContent._meta.db_table} fc
+                  ON fc.relative_path = m.relative_path AND fc.digest = m.digest
+                JOIN {ContentArtifact._meta.db_table} ca
+                  ON ca.content_id = fc.content_ptr_id AND ca.relative_path = m.relative_path
+                JOIN {RemoteArtifact._meta.db_table} ra
+                  ON ra.content_artifact_id = ca.pulp_id AND ra.remote_id = %s
+                 AND ra.url = m.url AND ra.size = m.size AND ra.sha256 = m.digest
+                WHERE fc.content_ptr_id IN ({ids_sql})
+                  AND (ca.artifact_id IS NOT NULL OR NOT %s)
+                """,
+                [remote.pk, *ids_params, need_artifact],
+            )
+            if cursor.fetchone()[0] != listed:
+                return False
+            return not mirror or latest.content.count() == listed
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def synchronize(remote_pk: str, repository_pk: str, mirror: bool = False) -> None:
     """Task body: make a new version of the repository matching the remote's manifest.
 
@@ -177,8 +261,11 @@ def sync_from(remote: FileRemote, repository: FileRepository, mirror: bool) -> N
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ManifestError(f"The manifest at {remote.url} is not UTF-8 text: {exc}.")
-    entries = parse_manifest(text, remote.url)
-    first_stage = FileFirstStage(remote, entries)
+    total = check_manifest(text)
+    if already_holds(repository, remote, iter_manifest(text, remote.url), bool(mirror)):
+        log.info("The latest version already holds what the manifest lists: nothing to do.")
+        return
+    first_stage = FileFirstStage(remote, iter_manifest(text, remote.url), total)
     # Completing the version runs FileRepository.on_new_version, which autopublishes.
     DeclarativeVersion(
         first_stage, repository, mirror=bool(mirror), version_info={FINGERPRINT_KEY: fingerprint}

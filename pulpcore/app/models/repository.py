@@ -3,7 +3,7 @@
 import logging
 
 from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from pulpcore.app.models.base import BaseModel, MasterModel
 from pulpcore.app.models.content import Content
@@ -141,6 +141,12 @@ class RepositoryVersion(BaseModel):
         return version_queries.content_in(self)
 
     @property
+    def content_ids(self) -> models.QuerySet:
+        """The ids of :attr:`content` as a values queryset, to nest as ``pk__in=`` without a
+        ``Content`` subquery in between (one semi-join on the membership table)."""
+        return version_queries.unit_ids(self)
+
+    @property
     def added_content(self) -> models.QuerySet:
         """Units this version added."""
         return version_queries.added_in(self)
@@ -187,8 +193,10 @@ class RepositoryVersion(BaseModel):
             restored = removed_here.filter(content_id__in=content.values("pk")).update(
                 version_removed=None
             )
-        present = self._content_relationships().values("content_id")
-        sub = pk_subquery(content.exclude(pk__in=present))
+        # Correlated NOT EXISTS on the (repository, content) index: the cost follows the size of
+        # ``content``, not of the version (``NOT IN`` would hash every membership row per call).
+        present = self._content_relationships().filter(content_id=OuterRef("pk"))
+        sub = pk_subquery(content.exclude(Exists(present)))
         if sub is None:
             return restored
         sub_sql, sub_params = sub

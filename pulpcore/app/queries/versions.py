@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Exists, Expression, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 REPOSITORY_CONTENT_TABLE = "core_repositorycontent"
 REPOSITORY_VERSION_TABLE = "core_repositoryversion"
@@ -53,6 +54,31 @@ def content_in(version) -> QuerySet:
     return Content.objects.filter(
         pk__in=memberships(version.repository_id, version.number).values("content_id")
     )
+
+
+def unit_ids(version, relation: str = "content") -> QuerySet:
+    """Ids of the units present in (``"content"``), added by (``"added"``) or removed by
+    (``"removed"``) ``version``, as a ``content_id`` values queryset to nest as
+    ``pk__in=``: one semi-join on the membership table, with no ``Content`` layer in between."""
+    from pulpcore.app.models import RepositoryContent
+
+    if relation == "content":
+        rows = memberships(version.repository_id, version.number)
+    elif relation == "added":
+        rows = RepositoryContent.objects.filter(version_added=version)
+    elif relation == "removed":
+        rows = RepositoryContent.objects.filter(version_removed=version)
+    else:
+        raise ValueError(f"Unknown relation {relation!r}: use content, added or removed.")
+    return rows.values("content_id")
+
+
+def content_not_in(version, ids) -> QuerySet:
+    """Units of ``version`` whose pk is not in ``ids`` (a ``queries.sql.TempIdSet``): one
+    ``NOT EXISTS`` in the database, whatever the size of the version or of the set."""
+    if not ids.exists:
+        return content_in(version)
+    return content_in(version).exclude(pk__in=RawSQL(ids.select_sql, ()))
 
 
 def added_in(version) -> QuerySet:

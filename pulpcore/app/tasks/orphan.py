@@ -7,10 +7,11 @@ never leaves a row pointing at a missing file.
 """
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from pulpcore.app.models import (
     Upload,
 )
 from pulpcore.app.models.task import TASK_FINAL_STATES
+from pulpcore.app.queries.sql import TempIdSet, delete_cascading
 
 log = logging.getLogger(__name__)
 
@@ -58,31 +60,74 @@ def orphan_cleanup(content_pks: list | None = None, orphan_protection_time: int 
         if orphan_protection_time is None
         else int(orphan_protection_time)
     )
+    # The ids go to temporary tables and rows are deleted set-based (queries.sql), so neither
+    # time per unit nor the worker's memory grows with the number of orphans.
     content = orphaned_content(minutes, content_pks)
-    with ProgressReport(
-        message="Clean up orphan Content", code="clean-up.content", total=content.count()
-    ) as pr:
-        with transaction.atomic():
-            pks = list(content.values_list("pk", flat=True))
-            for start in range(0, len(pks), 1000):
-                Content.objects.filter(pk__in=pks[start : start + 1000]).delete()
-        pr.done = len(pks)
-    artifacts = orphaned_artifacts(minutes)
-    with ProgressReport(
-        message="Clean up orphan Artifacts", code="clean-up.artifacts", total=artifacts.count()
-    ) as pr:
-        with transaction.atomic():
-            rows = list(artifacts.select_for_update(skip_locked=True).values_list("pk", "file"))
-            Artifact.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
-        storage = Artifact._meta.get_field("file").storage
-        for _, name in rows:
-            try:
-                storage.delete(name)
-            except OSError as exc:
-                log.warning("Could not remove orphan artifact file %s: %s", name, exc)
-        pr.done = len(rows)
+    ids = TempIdSet()
+    try:
+        with ProgressReport(
+            message="Clean up orphan Content", code="clean-up.content", total=0
+        ) as pr:
+            with transaction.atomic():
+                pr.total = ids.fill(content)
+                ProgressReport.objects.filter(pk=pr.pk).update(total=pr.total)
+                delete_cascading(Content, ids.select_sql)
+            pr.done = pr.total
+        artifacts = orphaned_artifacts(minutes)
+        with ProgressReport(
+            message="Clean up orphan Artifacts", code="clean-up.artifacts", total=0
+        ) as pr:
+            with transaction.atomic():
+                files = _OrphanFiles()
+                pr.total = files.fill(artifacts.select_for_update(skip_locked=True))
+                ProgressReport.objects.filter(pk=pr.pk).update(total=pr.total)
+                delete_cascading(Artifact, files.select_sql)
+            storage = Artifact._meta.get_field("file").storage
+            for name in files.names():
+                try:
+                    storage.delete(name)
+                except OSError as exc:
+                    log.warning("Could not remove orphan artifact file %s: %s", name, exc)
+            files.drop()
+            pr.done = pr.total
+    finally:
+        ids.drop()
     remove_stale_uploads(settings.UPLOAD_PROTECTION_TIME)
     remove_old_tasks(settings.TASK_PROTECTION_TIME)
+
+
+class _OrphanFiles(TempIdSet):
+    """Artifact ids with their file names, so files are removed after the commit in pages."""
+
+    PAGE = 2000
+
+    def fill(self, queryset) -> int:
+        self.drop()
+        sql, params = queryset.values("pk", "file").order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.table} ({self.column} uuid PRIMARY KEY, file text)"
+            )
+            self._created = True
+            cursor.execute(f"INSERT INTO {self.table} {sql}", params)
+            return cursor.rowcount
+
+    def names(self) -> Iterator[str]:
+        last = None
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {self.column}, file FROM {self.table}"
+                    + (f" WHERE {self.column} > %s" if last else "")
+                    + f" ORDER BY {self.column} LIMIT {self.PAGE}",
+                    [last] if last else [],
+                )
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            for _, name in rows:
+                yield name
+            last = rows[-1][0]
 
 
 def remove_stale_uploads(protection_minutes: float) -> int:

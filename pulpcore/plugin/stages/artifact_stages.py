@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -127,13 +128,18 @@ class ArtifactDownloader(Stage):
     semaphore). Units whose artifacts are all stored or deferred pass straight through.
     """
 
+    RECENT = 5000
+
     def __init__(self, context: PipelineContext, max_concurrent_content: int = 200):
         self.context = context
         self.max_concurrent_content = max_concurrent_content
         self.progress = AsyncProgress("Downloading Artifacts", "sync.downloading.artifacts")
         self.total = 0
-        self._inflight: dict[str, asyncio.Future] = {}
-        self._counted: set[str] = set()
+        # Downloads by sha256, running or recently finished, so bytes declared twice are fetched
+        # once. Bounded: a sync of any size holds at most RECENT finished artifacts; a duplicate
+        # declared later than that is found stored by QueryExistingArtifacts (or, at worst,
+        # downloaded again and deduplicated by ArtifactSaver).
+        self._inflight: OrderedDict[str, asyncio.Future] = OrderedDict()
         # With an ACS in play: one report per source, saying how many artifacts came from it.
         self._by_source: dict[tuple[str, str], AsyncProgress] = {}
 
@@ -186,10 +192,8 @@ class ArtifactDownloader(Stage):
             return
         for da in todo:
             sha256 = da.declared.get("sha256")
-            if not sha256 or sha256 not in self._counted:
+            if not sha256 or sha256 not in self._inflight:
                 self.total += 1
-            if sha256:
-                self._counted.add(sha256)
         self.progress.report.total = self.total  # grows as units arrive; final at the end
         pending.add(asyncio.create_task(self._download_all(dc, todo)))
 
@@ -209,6 +213,8 @@ class ArtifactDownloader(Stage):
         future: asyncio.Future | None = None
         if sha256:
             future = self._inflight[sha256] = asyncio.get_running_loop().create_future()
+            while len(self._inflight) > self.RECENT and next(iter(self._inflight.values())).done():
+                self._inflight.popitem(last=False)
         try:
             if da.url is None:
                 raise ValueError(f"{da.relative_path} has no URL to download it from.")

@@ -20,6 +20,8 @@ from pulpcore.app.models import (
     RemoteArtifact,
     RepositoryVersion,
 )
+from pulpcore.app.queries.sql import TempIdSet
+from pulpcore.app.queries.versions import content_not_in
 from pulpcore.plugin.stages.api import AsyncProgress, Stage, db
 from pulpcore.plugin.stages.models import DeclarativeContent
 
@@ -344,20 +346,26 @@ class ContentAssociation(Stage):
     """Add every emitted unit to the new version; in mirror mode remove everything else.
 
     Reports "Associating Content" (units added) and, when mirroring, "Un-Associating Content"
-    (units removed), as Pulp does.
+    (units removed), as Pulp does. What a mirror sync saw is kept in a temporary table, batch by
+    batch, so the removal is one set-based statement and memory does not grow with the manifest.
     """
 
     def __init__(self, new_version: RepositoryVersion, mirror: bool = False):
         self.new_version = new_version
         self.mirror = mirror
-        self.seen: set = set()
+        self.seen = TempIdSet()
         self.progress = AsyncProgress("Associating Content", "associating.content")
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            await db(self.seen.drop)
+
+    async def _run(self) -> None:
         async with self.progress:
             async for batch in self.batches():
                 pks = [dc.content.pk for dc in batch]
-                self.seen.update(pks)
                 added = await db(self._add, pks)
                 await self.progress.increase_by(added)
                 for dc in batch:
@@ -372,13 +380,15 @@ class ContentAssociation(Stage):
 
     def _add(self, pks: list) -> int:
         version = self.new_version
+        if self.mirror:
+            self.seen.add(pks)
         before = version._content_relationships().filter(content_id__in=pks).count()
         version.add_content(Content.objects.filter(pk__in=pks))
         return len(set(pks)) - before
 
     def _remove_unlisted(self) -> int:
         version = self.new_version
-        gone = version.content.exclude(pk__in=self.seen)
+        gone = content_not_in(version, self.seen)
         count = gone.count()
         if count:
             version.remove_content(gone)

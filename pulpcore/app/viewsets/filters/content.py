@@ -15,6 +15,7 @@ from pulpcore.app.filters import (
 )
 from pulpcore.app.models import Artifact, Content, ContentArtifact, RepositoryVersion
 from pulpcore.app.models.content import CHECKSUM_NAMES
+from pulpcore.app.queries.versions import unit_ids
 
 
 def _orphaned_content(minutes: float):
@@ -42,8 +43,6 @@ class RepositoryVersionContentFilter(django_filters.CharFilter):
     """Units present in, added to (``relation="added"``) or removed from (``"removed"``) the
     repository version named by href."""
 
-    RELATIONS = {"content": "content", "added": "added_content", "removed": "removed_content"}
-
     def __init__(self, *args, relation: str = "content", **kwargs):
         self.relation = relation
         super().__init__(*args, **kwargs)
@@ -52,8 +51,7 @@ class RepositoryVersionContentFilter(django_filters.CharFilter):
         if not value:
             return qs
         version = resolve_or_400(value, RepositoryVersion, self.field_name)
-        units = getattr(version, self.RELATIONS[self.relation])
-        return qs.filter(pk__in=units.values("pk"))
+        return qs.filter(pk__in=unit_ids(version, self.relation))
 
 
 class ContentFilter(BaseFilterSet):
