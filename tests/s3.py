@@ -153,3 +153,20 @@ def use_s3(settings, server: MotoServer, **extra) -> MotoServer:
         setattr(settings, key, value)
     settings.STORAGES = storages_value
     return server
+
+
+CONTENT_MODES = ["filesystem", "s3-redirect", "s3-stream"]
+
+
+@pytest.fixture
+def content_storage(request, settings):
+    """Where the content app's artifacts live: ``filesystem`` unless a test parametrises it
+    (indirectly) over CONTENT_MODES: S3 answering with redirects, or streamed through."""
+    mode = getattr(request, "param", "filesystem")
+    if mode != "filesystem":
+        redirect = mode == "s3-redirect"
+        use_s3(settings, request.getfixturevalue("moto_s3"), REDIRECT_TO_OBJECT_STORAGE=redirect)
+    return mode
+
+
+every_content_storage = pytest.mark.parametrize("content_storage", CONTENT_MODES, indirect=True)

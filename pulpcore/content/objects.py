@@ -7,6 +7,7 @@ URL with aiohttp's client and relays status, validators and body, so the event l
 boto3: signing is local computation and the transfer is asynchronous.
 """
 
+import asyncio
 import logging
 
 import aiohttp
@@ -34,6 +35,17 @@ _RELAY = (
     hdrs.ACCEPT_RANGES,
 )
 CHUNK = 256 * 1024
+
+
+async def _exists(request: web.Request, name: str) -> bool:
+    """Whether the object exists (boto3's HEAD, in a thread: never on the event loop)."""
+    from pulpcore.app.storage import stored_exists
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, stored_exists, name)
+    except Exception as exc:  # noqa: BLE001 - cannot tell: not "missing"
+        log.warning("could not check %s in the object store: %s", name, exc)
+        return True
 
 
 class ObjectServer:
@@ -72,15 +84,21 @@ class ObjectServer:
             return web.Response(
                 status=302, headers={hdrs.LOCATION: url, hdrs.CACHE_CONTROL: "no-store"}
             )
-        return await self._relay(request, url, ctype)
+        return await self._relay(request, url, ctype, name)
 
-    async def _relay(self, request: web.Request, url: str, ctype: str) -> web.StreamResponse:
+    async def _relay(
+        self, request: web.Request, url: str, ctype: str, name: str
+    ) -> web.StreamResponse:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_read=60),
                 auto_decompress=False,
             )
         headers = {k: v for k in _FORWARD if (v := request.headers.get(k)) is not None}
+        rng = headers.get(hdrs.RANGE)
+        if rng is not None and (not rng.strip().lower().startswith("bytes=") or "," in rng):
+            # As for files on disk: other units and several ranges get the whole object.
+            del headers[hdrs.RANGE]
         method = "HEAD" if request.method == "HEAD" else "GET"
         try:
             upstream = await self._session.request(method, url, headers=headers)
@@ -88,7 +106,10 @@ class ObjectServer:
             log.warning("object store unreachable for %s: %s", request.path, exc)
             return web.Response(status=502, text="The object store did not answer.\n")
         async with upstream:
-            if upstream.status == 404:
+            if upstream.status == 404 or (
+                upstream.status == 403 and not await _exists(request, name)
+            ):
+                # Stores without list rights answer 403 for a missing key: ask which it is.
                 raise MissingArtifactFile(request.path)
             if upstream.status >= 500 or upstream.status in (401, 403):
                 log.warning("object store answered %s for %s", upstream.status, request.path)
