@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -114,6 +115,87 @@ class MotoServer:
             "AWS_S3_ADDRESSING_STYLE": "path",
             **extra,
         }
+
+
+class Outage:
+    """A TCP relay in front of the moto server that a test can cut and restore.
+
+    Taking moto itself down would lose its in-memory objects; cutting the relay is what a network
+    failure or a store outage looks like to Pulp, while the bytes stored before it stay.
+    """
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.port = _free_port()
+        self._up = threading.Event()
+        self._conns: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.up()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        self._up.set()
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        """Refuse new connections and reset the open ones."""
+        self._up.clear()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for conn in self._conns:
+            try:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                conn.close()
+            except OSError:
+                pass
+        self._conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._up.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def s3_outage(settings, moto_s3):
+    """S3 storage reached through an Outage relay; ``.down()`` takes the store away."""
+    outage = Outage(moto_s3.port)
+    use_s3(settings, moto_s3, AWS_S3_ENDPOINT_URL=outage.endpoint)
+    yield outage
+    outage.down()
 
 
 @pytest.fixture(scope="session")

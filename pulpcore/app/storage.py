@@ -97,11 +97,30 @@ def place_artifact_file(source_path: str, sha256: str) -> str:
     return rel
 
 
+class StorageWriteError(OSError):
+    """Bytes could not be written to the object store; the message says where and why."""
+
+
 def save_local_file(name: str, source_path: str, st: Storage | None = None) -> str:
-    """Copy the local file ``source_path`` into storage as ``name`` (upload on S3); keep source."""
+    """Copy the local file ``source_path`` into storage as ``name`` (upload on S3); keep source.
+
+    An object store's failure (gone, refusing, full) becomes one readable sentence: it ends up
+    as a task's ``error.description``.
+    """
     st = st or storage()
     with open(source_path, "rb") as fp:
-        return st.save(name, File(fp, name=os.path.basename(name)))
+        if is_local(st):
+            return st.save(name, File(fp, name=os.path.basename(name)))
+        try:
+            return st.save(name, File(fp, name=os.path.basename(name)))
+        except Exception as exc:  # noqa: BLE001 - boto3 raises many kinds; all mean "not stored"
+            where = getattr(st, "endpoint_url", None) or "S3"
+            bucket = getattr(st, "bucket_name", "?")
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise StorageWriteError(
+                f"Could not store '{name}' in the bucket '{bucket}' at {where}: {detail}. "
+                "Nothing was recorded for it; run the operation again once the store answers."
+            ) from exc
 
 
 def open_stored(name: str) -> IO[bytes]:
