@@ -32,9 +32,14 @@ def _free_port() -> int:
 
 
 class MotoServer:
-    """``python -m moto.server`` on 127.0.0.1:<free port>, with one bucket."""
+    """``python -m moto.server`` on 127.0.0.1:<free port>, with one bucket.
 
-    def __init__(self, bucket: str | None = None):
+    With ``authenticate`` it checks credentials as S3 does: only the key it made for its IAM user
+    (``access_key``/``secret_key``) is accepted.
+    """
+
+    def __init__(self, bucket: str | None = None, authenticate: bool = False):
+        self.authenticate = authenticate
         self.port = _free_port()
         self.bucket = bucket or f"{PREFIX}-artifacts".lower().replace("_", "-")
         self.proc: subprocess.Popen | None = None
@@ -50,7 +55,13 @@ class MotoServer:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+            env={
+                **os.environ,
+                "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+                # Checking signatures: after the 4 set-up calls below (bucket, IAM user, its
+                # policy, its key) every request needs the key made here.
+                **({"INITIAL_NO_AUTH_ACTION_COUNT": "4"} if self.authenticate else {}),
+            },
         )
         log.close()
         deadline = time.monotonic() + 30
@@ -63,7 +74,30 @@ class MotoServer:
                     raise RuntimeError(f"moto server did not start; see {self.log_path}")
                 time.sleep(0.1)
         self.client().create_bucket(Bucket=self.bucket)
+        if self.authenticate:
+            self._make_user()
         return self
+
+    def _make_user(self) -> None:
+        import json
+
+        import boto3
+
+        iam = boto3.client(
+            "iam",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name=REGION,
+        )
+        iam.create_user(UserName="pulp")
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        }
+        iam.put_user_policy(UserName="pulp", PolicyName="s3", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName="pulp")["AccessKey"]
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -81,8 +115,8 @@ class MotoServer:
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
+            aws_access_key_id=getattr(self, "access_key", ACCESS_KEY),
+            aws_secret_access_key=getattr(self, "secret_key", SECRET_KEY),
             region_name=REGION,
         )
 
@@ -100,6 +134,16 @@ class MotoServer:
     def read(self, key: str) -> bytes:
         return self.client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
+    def environ(self, **overrides: str) -> dict[str, str]:
+        """The same settings as ``PULP_*`` variables, for a Pulp process started by a test."""
+        values = self.settings()
+        env = {
+            "PULP_STORAGES__default__BACKEND": "storages.backends.s3boto3.S3Boto3Storage",
+            **{f"PULP_{k}": str(v) for k, v in values.items() if k != "STORAGES"},
+        }
+        env.update(overrides)
+        return env
+
     def settings(self, **extra) -> dict:
         """Pulp settings (names as in settings.yaml) that put STORAGES["default"] in the bucket."""
         return {
@@ -107,8 +151,8 @@ class MotoServer:
                 "default": {"BACKEND": BACKEND},
                 "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
             },
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": getattr(self, "access_key", ACCESS_KEY),
+            "AWS_SECRET_ACCESS_KEY": getattr(self, "secret_key", SECRET_KEY),
             "AWS_STORAGE_BUCKET_NAME": self.bucket,
             "AWS_S3_ENDPOINT_URL": self.endpoint,
             "AWS_S3_REGION_NAME": REGION,
@@ -149,6 +193,10 @@ class Outage:
         """Refuse new connections and reset the open ones."""
         self._up.clear()
         if self._listener is not None:
+            try:  # wakes the accepting thread; a bare close() would leave the port listening
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         for conn in self._conns:

@@ -3,11 +3,15 @@
 
 import hashlib
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
 from pulpcore.app import storage as st
 from pulpcore.app.models import Artifact, new_temp_path
+from tests.s3 import MotoServer
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +83,74 @@ def test_presigned_url_expires_and_is_signed_afresh(s3_storage, settings):
     fresh = st.presigned_url(name)
     assert parse_qs(urlsplit(fresh).query)["X-Amz-Date"] != query["X-Amz-Date"]
     assert requests.get(fresh, timeout=10).content == data
+
+
+# --- a store that refuses us: one line at process start, status/ says so quickly ----------------
+@pytest.fixture(scope="module")
+def strict_s3():
+    """A moto server that checks credentials (the session's one accepts any)."""
+    server = MotoServer(bucket="strict-bucket", authenticate=True).start()
+    yield server
+    server.stop()
+
+
+BIN = os.path.dirname(sys.executable)
+PROCESSES = {
+    "content": [os.path.join(BIN, "pulp-content"), "--bind", "127.0.0.1:0"],
+    "worker": [os.path.join(BIN, "pulpcore-worker")],
+    "api": [sys.executable, "-c", "import pulpcore.app.wsgi"],
+}
+
+
+def _start(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "pulpcore.app.settings", **env}
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=90)
+
+
+def _one_config_line(res: subprocess.CompletedProcess) -> str:
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("pulp: configuration error: storage: "), lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("process", sorted(PROCESSES))
+def test_missing_bucket_stops_each_process_with_one_line(strict_s3, process):
+    res = _start(PROCESSES[process], strict_s3.environ(PULP_AWS_STORAGE_BUCKET_NAME="no-such"))
+    line = _one_config_line(res)
+    assert "'no-such'" in line and "does not exist" in line and strict_s3.endpoint in line
+
+
+def test_wrong_credentials_stop_the_content_app_with_one_line(strict_s3):
+    res = _start(
+        PROCESSES["content"], strict_s3.environ(PULP_AWS_SECRET_ACCESS_KEY="not-the-secret")
+    )
+    line = _one_config_line(res)
+    assert "refused the credentials" in line
+    assert "not-the-secret" not in res.stderr and strict_s3.secret_key not in res.stderr
+
+
+def test_right_credentials_pass_the_probe(strict_s3, settings):
+    from tests.s3 import use_s3
+
+    use_s3(settings, strict_s3)
+    st.probe()  # raises StorageUnavailable otherwise
+    settings.AWS_SECRET_ACCESS_KEY = "wrong"
+    settings.STORAGES = dict(settings.STORAGES)
+    with pytest.raises(st.StorageUnavailable, match="refused the credentials"):
+        st.probe()
+
+
+def test_status_reports_storage_unavailable_without_hanging(s3_outage, client):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create(username="status-admin", is_superuser=True)
+    client.force_login(admin)
+    body = client.get("/pulp/api/v3/status/").json()
+    assert "storage" not in body  # a bucket that answers has no disk figures
+    s3_outage.down()
+    started = time.monotonic()
+    body = client.get("/pulp/api/v3/status/").json()
+    assert time.monotonic() - started < 10
+    assert body["storage"] == {"total": None, "used": None, "free": None}
+    assert body["database_connection"] == {"connected": True}
