@@ -102,6 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bench-storage-"))
+    work.chmod(0o755)  # nginx's worker (not root) serves the fixtures from here
     moto = MotoServer(bucket=f"bench-{uuid.uuid4().hex[:8]}").start()
     s3_settings = moto.settings()
     s3_settings["STORAGES"] = {"default": {"BACKEND": "storages.backends.s3boto3.S3Boto3Storage"}}
