@@ -27,6 +27,7 @@ from pulpcore.app.models import (
     Task,
     TaskSchedule,
 )
+from pulpcore.app.storage import delete_stored, open_stored, replace_stored, stored_exists
 from pulpcore.tasking import schedules
 from tests.unit.test_plugin_file_api import API, add_file, make_repo, post, run
 from tests.unit.test_settings import run_manager
@@ -215,7 +216,7 @@ def _with_remote(client, repo, data: bytes, path: str, remote: FileRemote) -> Co
     return ca
 
 
-def test_reclaim_space_drops_only_files_nothing_else_needs(client):
+def test_reclaim_space_drops_only_files_nothing_else_needs(client, storage_backend):
     remote = FileRemote.objects.create(name="rc", url="http://127.0.0.1:9/PULP_MANIFEST")
     repo = make_repo(client)
     other = make_repo(client)
@@ -225,9 +226,8 @@ def test_reclaim_space_drops_only_files_nothing_else_needs(client):
     uploaded = add_file(client, b"nobody can refetch me", "up.txt", repo["pulp_href"])  # 4
     run(post(client, f"{other['pulp_href']}modify/", {
         "add_content_units": [f"{API}content/file/files/{shared.content_id}/"]}))  # fmt: skip
-    files = {
-        ca.pk: Path(settings.MEDIA_ROOT) / ca.artifact.file.name for ca in (only, kept, shared)
-    }
+    files = {ca.pk: ca.artifact.file.name for ca in (only, kept, shared)}
+    assert all(stored_exists(name) for name in files.values())
 
     task = run(post(client, f"{API}repositories/reclaim_space/", {
         "repo_hrefs": [repo["pulp_href"]],
@@ -236,12 +236,12 @@ def test_reclaim_space_drops_only_files_nothing_else_needs(client):
     report = task.progress_reports.get(code="reclaim-space.artifact")
     assert (report.done, report.total, report.state) == (1, 1, "completed")
     only.refresh_from_db()
-    assert only.artifact_id is None and not files[only.pk].exists()
+    assert only.artifact_id is None and not stored_exists(files[only.pk])
     assert RemoteArtifact.objects.filter(content_artifact=only).exists()  # can fetch again
     assert FileContent.objects.filter(pk=only.content_id).exists()  # the unit stays
     for ca in (kept, shared):
         ca.refresh_from_db()
-        assert ca.artifact_id is not None and files[ca.pk].exists()
+        assert ca.artifact_id is not None and stored_exists(files[ca.pk])
     up = ContentArtifact.objects.get(content_id=uploaded.split("/")[-2])
     assert up.artifact_id is not None
 
@@ -253,7 +253,9 @@ def test_reclaim_space_drops_only_files_nothing_else_needs(client):
     # "*" (what ``pulp repository reclaim --all`` sends) takes in every repository.
     run(post(client, f"{API}repositories/reclaim_space/", {"repo_hrefs": ["*"]}))
     shared.refresh_from_db()
-    assert shared.artifact_id is None and not files[shared.pk].exists()
+    assert shared.artifact_id is None and not stored_exists(files[shared.pk])
+    if storage_backend is not None:  # the objects left the bucket
+        assert not set(files.values()) & storage_backend.keys("artifact/")
 
 
 def test_reclaim_space_bad_input_is_400(client):
@@ -277,7 +279,7 @@ def test_reclaim_space_bad_input_is_400(client):
 
 
 # --- core-wide repair ----------------------------------------------------------------------------
-def test_repair_all_refetches_and_reports_unrepairable(client, tmp_path):
+def test_repair_all_refetches_and_reports_unrepairable(client, tmp_path, storage_backend):
     from tests.fixtures import FixtureServer
 
     origin = tmp_path / "origin"
@@ -297,16 +299,20 @@ def test_repair_all_refetches_and_reports_unrepairable(client, tmp_path):
             url=server.url + "g.bin", sha256=ca.artifact.sha256, size=len(good),
             content_artifact=ca, remote=remote,
         )  # fmt: skip
-        stored = Path(settings.MEDIA_ROOT) / ca.artifact.file.name
-        stored.unlink()
-        (Path(settings.MEDIA_ROOT) / lonely_ca.artifact.file.name).write_bytes(b"X" * 20)
+        delete_stored(ca.artifact.file.name)
+        bad = tmp_path / "bad"
+        bad.write_bytes(b"X" * 20)
+        replace_stored(lonely_ca.artifact.file.name, str(bad))
         task = run(post(client, f"{API}repair/", {"verify_checksums": False}))
     reports = {pr.code: pr for pr in task.progress_reports.all()}
     assert reports["repair.missing"].done == 1
     assert reports["repair.corrupted"].done == 1  # wrong size, found without hashing
     assert reports["repair.repaired"].done == 1
     assert reports["repair.unrepaired"].done == 1
-    assert stored.read_bytes() == good
+    with open_stored(ca.artifact.file.name) as fp:  # fetched again, verified, stored again
+        assert fp.read() == good
+    if storage_backend is not None:
+        assert storage_backend.read(ca.artifact.file.name) == good
     assert Artifact.objects.count() >= 2
     assert post(client, f"{API}repair/", {"verify_checksums": "maybe"}).status_code == 400
 

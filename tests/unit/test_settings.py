@@ -40,6 +40,41 @@ def test_missing_secret_key_is_one_line():
 
 
 @pytest.mark.parametrize(
+    "env,backend",
+    [
+        ({}, "pulpcore.app.storage.PulpFileSystemStorage"),
+        (
+            {"PULP_DEFAULT_FILE_STORAGE": "storages.backends.s3boto3.S3Boto3Storage"},
+            "pulpcore.app.storage_s3.PulpS3Storage",
+        ),
+        (
+            {"PULP_STORAGES__default__BACKEND": "storages.backends.s3.S3Storage"},
+            "pulpcore.app.storage_s3.PulpS3Storage",
+        ),
+    ],
+)
+def test_storage_backend_names(env, backend):
+    """Pulp's names for the S3 backend (either setting) mean ours; the filesystem is default."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pulpcore.app.settings",
+        "PULP_AWS_STORAGE_BUCKET_NAME": "b",
+        **env,
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from pulpcore.app.storage import storage;"
+        "print(settings.STORAGES['default']['BACKEND']); print(type(storage()).__name__);"
+        "print(settings.STORAGES['staticfiles']['BACKEND'])"
+    )
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    name, cls, static = res.stdout.split()
+    assert name == backend and cls == backend.rsplit(".", 1)[1]
+    assert static == "whitenoise.storage.CompressedStaticFilesStorage"
+
+
+@pytest.mark.parametrize(
     "name,value,needle",
     [
         ("PULP_REDIS_PORT", "not-a-number", "REDIS_PORT"),
@@ -170,6 +205,15 @@ def test_redis_password_is_url_quoted(tmp_path):
         ("PULP_DATABASES__default__CONN_MAX_AGE", "forever", "CONN_MAX_AGE"),
         ("PULP_DOMAIN_ENABLED", "true", "DOMAIN_ENABLED"),
         ("PULP_REPLICATE_REMOTE_POLICY", "streamed", "REPLICATE_REMOTE_POLICY"),
+        ("PULP_REDIRECT_TO_OBJECT_STORAGE", "maybe", "REDIRECT_TO_OBJECT_STORAGE"),
+        ("PULP_AWS_QUERYSTRING_EXPIRE", "0", "AWS_QUERYSTRING_EXPIRE"),
+        ("PULP_AWS_S3_ADDRESSING_STYLE", "sideways", "AWS_S3_ADDRESSING_STYLE"),
+        # An S3 backend (Pulp's older name for the setting) without a bucket.
+        (
+            "PULP_DEFAULT_FILE_STORAGE",
+            "storages.backends.s3boto3.S3Boto3Storage",
+            "AWS_STORAGE_BUCKET_NAME",
+        ),
     ],
 )
 def test_more_malformed_settings_are_one_line(name, value, needle):

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from pulpcore.app.models import (
     RepositoryVersion,
     Task,
 )
+from pulpcore.app.storage import artifact_relpath, open_stored, stored_exists
 from pulpcore.download import DigestValidationError, HttpStatusError, SizeValidationError
 from pulpcore.tasking.context import reset_current_task, set_current_task
+from pulpcore.tasking.runner import describe_error
 from tests.fixtures import FixtureServer, make_file_fixture, write_manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,11 +61,15 @@ def paths_in(version: RepositoryVersion) -> set[str]:
     )
 
 
+def fp_bytes(tree, entry) -> bytes:
+    return (tree.root / entry.relative_path).read_bytes()
+
+
 def working_files() -> set[str]:
     return set(os.listdir(settings.WORKING_DIRECTORY))
 
 
-def test_immediate_sync_stores_artifacts(tree, server):
+def test_immediate_sync_stores_artifacts(tree, server, storage_backend):
     repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
     synchronize(str(remote.pk), str(repo.pk), mirror=False)
     version = latest(repo)
@@ -73,8 +80,11 @@ def test_immediate_sync_stores_artifacts(tree, server):
         ca = ContentArtifact.objects.get(content=unit)
         assert ca.relative_path == entry.relative_path
         assert ca.artifact.sha256 == entry.sha256 and ca.artifact.size == entry.size
-        stored = Path(settings.MEDIA_ROOT) / ca.artifact.file.name
-        assert stored.read_bytes() == (tree.root / entry.relative_path).read_bytes()
+        with open_stored(ca.artifact.file.name) as fp:
+            assert fp.read() == (tree.root / entry.relative_path).read_bytes()
+        if storage_backend is not None:  # in the bucket, not under MEDIA_ROOT
+            assert storage_backend.read(ca.artifact.file.name) == fp_bytes(tree, entry)
+            assert not (Path(settings.MEDIA_ROOT) / ca.artifact.file.name).exists()
         assert ca.artifact.sha512 and ca.artifact.sha224 and ca.artifact.sha384
         ra = RemoteArtifact.objects.get(content_artifact=ca, remote=remote)
         assert ra.url == server.url + entry.relative_path and ra.sha256 == entry.sha256
@@ -230,7 +240,7 @@ def test_parse_manifest_resolves_urls():
     assert entries[1].relative_path == "x,y.iso" and entries[1].size == 0
 
 
-def test_checksum_mismatch_leaves_no_version_and_no_artifact(tree, server):
+def test_checksum_mismatch_leaves_no_version_and_no_artifact(tree, server, storage_backend):
     before = working_files()
     server.behaviour["corrupt"] = {tree.entries[2].relative_path}
     repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
@@ -240,7 +250,43 @@ def test_checksum_mismatch_leaves_no_version_and_no_artifact(tree, server):
     assert repo.versions.count() == 1
     bad = Artifact.objects.filter(sha256=tree.entries[2].sha256)
     assert not bad.exists()
+    assert not stored_exists(artifact_relpath(tree.entries[2].sha256))  # never reached storage
     assert working_files() == before  # no stray downloads left behind
+
+
+def test_store_going_away_mid_sync_fails_readably_then_resync_completes(
+    tree, server, s3_outage, moto_s3
+):
+    """The bucket stops answering while files download: the sync fails with a sentence, every
+    artifact row it left names an object that is in the bucket, and a re-sync completes."""
+    before = working_files()
+    late = tree.entries[3].relative_path
+    server.behaviour["delay"] = {late: 1.0}
+
+    def cut_when_late_file_is_asked_for():
+        deadline = time.monotonic() + 20
+        while not server.counts.get(late) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        s3_outage.down()
+
+    cutter = threading.Thread(target=cut_when_late_file_is_asked_for)
+    cutter.start()
+    repo, remote = make_repo_remote(server.url + "PULP_MANIFEST")
+    with pytest.raises(Exception) as info:
+        synchronize(str(remote.pk), str(repo.pk))
+    cutter.join()
+    message = describe_error(info.value)
+    assert "Could not store" in message and moto_s3.bucket in message, message
+    assert repo.versions.count() == 1
+    in_bucket = moto_s3.keys("artifact/")  # asked of moto directly, not through the cut relay
+    rows = set(Artifact.objects.values_list("file", flat=True))
+    assert rows <= in_bucket, rows - in_bucket
+    assert artifact_relpath(tree.entries[3].sha256) not in rows
+    assert working_files() == before
+    s3_outage.up()
+    synchronize(str(remote.pk), str(repo.pk))
+    assert paths_in(latest(repo)) == {e.relative_path for e in tree.entries}
+    assert {artifact_relpath(e.sha256) for e in tree.entries} <= moto_s3.keys("artifact/")
 
 
 def test_size_mismatch_fails(tree, server):

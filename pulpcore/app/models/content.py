@@ -1,4 +1,4 @@
-"""Artifacts (files on disk, addressed by sha256) and the content units that use them."""
+"""Artifacts (stored files addressed by sha256) and the content units that use them."""
 
 import os
 from collections.abc import Iterable
@@ -16,7 +16,7 @@ def artifact_path(instance: "Artifact", filename: str) -> str:
 
 
 class Artifact(BaseModel):
-    """A file stored once under MEDIA_ROOT, identified by its sha256."""
+    """A file stored once (under MEDIA_ROOT or in the bucket), identified by its sha256."""
 
     file = models.FileField(upload_to=artifact_path, max_length=255)
     size = models.BigIntegerField()
