@@ -293,17 +293,15 @@ def test_orphan_cleanup_is_set_based(client):
     counts = []
     for n in (2, 30):
         units = _synced_units(n, f"t{n}")
-        files = [
-            os.path.join(settings.MEDIA_ROOT, u.contentartifact_set.get().artifact.file.name)
-            for u in units
-        ]
+        files = [u.contentartifact_set.get().artifact.file.name for u in units]
+        assert all(stored_exists(f) for f in files)
         with CaptureQueriesContext(connection) as ctx:
             orphan_cleanup(orphan_protection_time=0)
         counts.append(len(ctx.captured_queries))
         assert not Content.objects.exists() and not FileContent.objects.exists()
         assert not ContentArtifact.objects.exists() and not RemoteArtifact.objects.exists()
         assert not Artifact.objects.exists()
-        assert not any(os.path.exists(f) for f in files)
+        assert not any(stored_exists(f) for f in files)
     assert counts[0] == counts[1], counts
 
 
