@@ -111,7 +111,7 @@ def make_upstream_pulps(n: int) -> None:
 PINS: list[tuple[str, Callable[[int], None], int]] = [
     ("artifacts/", make_artifacts, 4),
     ("artifacts/?ordering=-size&fields=pulp_href,size", make_artifacts, 4),
-    ("status/", make_online_processes, 4),
+    ("status/", make_online_processes, 2),
     ("tasks/", make_tasks, 8),
     ("remotes/file/file/", make_file_objects, 4),
     ("upstream-pulps/", make_upstream_pulps, 4),
