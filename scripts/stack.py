@@ -158,6 +158,12 @@ def process_table(run_dir: Path) -> list[tuple[str, list[str]]]:
                 API_BIND,
                 "--workers",
                 os.environ.get("PULP_API_WORKERS", "2"),
+                # As production runs it (systemd/pulpcore-api.service): threads keep connections
+                # alive and let a worker overlap database waits and slow requests.
+                "--worker-class",
+                "gthread",
+                "--threads",
+                os.environ.get("PULP_API_THREADS", "4"),
                 "--access-logfile",
                 "-",
             ],

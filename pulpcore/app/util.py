@@ -10,6 +10,10 @@ from django.urls import Resolver404, resolve
 VIEWSET_FOR_MODEL: dict[type, type] = {}
 # (parent model, child model) -> nested viewset, e.g. (FileRepository, RepositoryVersion)
 NESTED_VIEWSET: dict[tuple[type, type], type] = {}
+# (model class, pulp_type) -> URL prefix of the viewset serving it: a listed page asks get_url()
+# twice per row, and finding the viewset each time was a tenth of a content page's CPU. Cleared
+# whenever a viewset registers (viewsets/base.py).
+URL_PREFIXES: dict[tuple[type, str | None], str] = {}
 
 
 def api_root() -> str:
@@ -37,6 +41,10 @@ def get_url(obj) -> str:
     Master rows are mapped to their detail endpoint by ``pulp_type``, so listing many objects
     costs no query per row (select the related repository of versions to keep it that way).
     """
+    key = (type(obj), getattr(obj, "pulp_type", None))
+    prefix = URL_PREFIXES.get(key)
+    if prefix is not None:
+        return f"{api_root()}{prefix}/{obj.pk}/"
     from pulpcore.app.models import MasterModel, RepositoryVersion
 
     if isinstance(obj, RepositoryVersion):
@@ -51,12 +59,16 @@ def get_url(obj) -> str:
     if isinstance(obj, MasterModel):
         model = detail_model(obj)
         if model is not None and model in VIEWSET_FOR_MODEL:
-            return f"{api_root()}{VIEWSET_FOR_MODEL[model].url_prefix()}/{obj.pk}/"
+            URL_PREFIXES[key] = prefix = VIEWSET_FOR_MODEL[model].url_prefix()
+            return f"{api_root()}{prefix}/{obj.pk}/"
         obj = obj.cast()
     viewset = VIEWSET_FOR_MODEL.get(type(obj))
     if viewset is None:
         raise LookupError(f"No endpoint serves {type(obj).__name__}")
-    return f"{api_root()}{viewset.url_prefix()}/{obj.pk}/"
+    prefix = viewset.url_prefix()
+    if type(obj) is key[0]:  # not a cast master row: the prefix depends on the class alone
+        URL_PREFIXES[key] = prefix
+    return f"{api_root()}{prefix}/{obj.pk}/"
 
 
 def _nested_url(obj) -> str | None:

@@ -10,8 +10,6 @@ ready task for itself, the resource-manager hands every ready task to the rq que
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pulpcore.app.models import Task
@@ -85,18 +83,26 @@ def blockers(rows: list[dict] | None = None) -> dict:
 
 
 def claim(task_id, worker) -> Task | None:
-    """Atomically move a waiting task to running on ``worker``; None if someone else got it."""
+    """Atomically move a waiting task to running on ``worker``; None if someone else got it.
+
+    One ``UPDATE ... RETURNING`` (the ORM's update cannot return rows): the claim sits on every
+    task's path from dispatch to start, and a second query to read the row back was one more
+    round trip for a worker to wait on.
+    """
     now = timezone.now()
-    updated = Task.objects.filter(pk=task_id, state="waiting").update(
-        state="running",
-        worker=worker,
-        started_at=now,
-        unblocked_at=Coalesce(F("unblocked_at"), Value(now)),
-        pulp_last_updated=now,
+    table = Task._meta.db_table
+    # The model's own columns only: the table may hold retired ones (the clear-text ``args``
+    # before encryption) whose names the model now uses for properties.
+    columns = ", ".join(f'"{f.column}"' for f in Task._meta.concrete_fields)
+    claimed = list(
+        Task.objects.raw(
+            f"UPDATE {table} SET state = 'running', worker_id = %s, started_at = %s, "
+            "unblocked_at = COALESCE(unblocked_at, %s), pulp_last_updated = %s "
+            f"WHERE pulp_id = %s AND state = 'waiting' RETURNING {columns}",
+            [worker.pk, now, now, now, task_id],
+        )
     )
-    if not updated:
-        return None
-    return Task.objects.get(pk=task_id)
+    return claimed[0] if claimed else None
 
 
 def claim_next(worker) -> Task | None:
@@ -112,14 +118,20 @@ def claim_next(worker) -> Task | None:
 
 
 def mark_routed(task_ids: list) -> list:
-    """Resource-manager: record that these ready tasks were handed to the queue."""
+    """Resource-manager: record that these ready tasks were handed to the queue.
+
+    Returns the ids it marked (still waiting and not handed out before), in one statement.
+    """
     if not task_ids:
         return []
     now = timezone.now()
-    ids = list(
-        Task.objects.filter(
-            Q(pk__in=task_ids), state="waiting", unblocked_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-    Task.objects.filter(pk__in=ids).update(unblocked_at=now)
-    return ids
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {Task._meta.db_table} SET unblocked_at = %s "
+            "WHERE pulp_id = ANY(%s::uuid[]) AND state = 'waiting' AND unblocked_at IS NULL "
+            "RETURNING pulp_id",
+            [now, [str(pk) for pk in task_ids]],
+        )
+        marked = {str(row[0]) for row in cur.fetchall()}
+    # In the order asked (dispatch order), as the queue must receive them.
+    return [pk for pk in task_ids if str(pk) in marked]

@@ -411,3 +411,29 @@ def test_every_filterset_lives_with_its_domain_and_is_static():
                 if node.func.id == "locals" or (node.func.id == "type" and len(node.args) == 3):
                     dynamic.append(f"{path.relative_to(root)}:{node.lineno}")
     assert dynamic == []
+
+
+def test_filter_form_class_is_built_once_and_still_validates_each_request():
+    """The form class is shared between requests (it was rebuilt every time); its bound forms
+    still judge each request's own data, and request-dependent filters are never shared."""
+    import django_filters
+
+    from pulpcore.app.filters import BaseFilterSet
+    from pulpcore.app.models import Task
+    from pulpcore.app.viewsets.filters.task import TaskFilter
+
+    qs = Task.objects.all()
+    first, second = TaskFilter({"state": "completed"}, qs), TaskFilter({"state": "bogus"}, qs)
+    assert first.get_form_class() is second.get_form_class()
+    assert first.is_valid() and not second.is_valid()
+    assert "state" in second.errors
+
+    class UserChoiceFilter(BaseFilterSet):
+        worker = django_filters.ModelChoiceFilter(queryset=lambda request: Worker.objects.all())
+
+        class Meta:
+            model = Task
+            fields = ["worker"]
+
+    a, b = UserChoiceFilter({}, qs), UserChoiceFilter({}, qs)
+    assert a.get_form_class() is not b.get_form_class()

@@ -156,6 +156,24 @@ def test_claim_is_exclusive():
     assert scheduler.claim(task.pk, w) is None
 
 
+def test_claim_returns_the_running_task_with_its_arguments():
+    task = dispatch("json.loads", args=["[1]"], kwargs={"strict": True})
+    w = Worker.objects.create(name="claimer-args")
+    claimed = scheduler.claim(task.pk, w)
+    assert claimed.pk == task.pk and claimed.state == "running" and claimed.worker_id == w.pk
+    assert claimed.args == ["[1]"] and claimed.kwargs == {"strict": True}
+    assert claimed.started_at is not None and claimed.unblocked_at == claimed.started_at
+
+
+def test_mark_routed_marks_each_waiting_task_once_in_the_order_given():
+    a, b, c = dispatch("os.getcwd"), dispatch("os.getcwd"), dispatch("os.getcwd")
+    Task.objects.filter(pk=c.pk).update(state="canceled")
+    assert scheduler.mark_routed([b.pk, a.pk, c.pk]) == [b.pk, a.pk]
+    assert scheduler.mark_routed([a.pk, b.pk]) == []  # already handed out
+    assert Task.objects.filter(pk__in=[a.pk, b.pk], unblocked_at__isnull=False).count() == 2
+    assert Task.objects.get(pk=c.pk).unblocked_at is None
+
+
 def test_claim_next_respects_order_and_resources():
     w = Worker.objects.create(name="claimer2")
     first = dispatch("os.getcwd", exclusive_resources=["r"])

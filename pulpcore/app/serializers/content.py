@@ -26,27 +26,42 @@ from pulpcore.app.serializers.base import ModelSerializer, RelatedField
 
 
 def content_artifacts(content) -> list[ContentArtifact]:
-    """The unit's ContentArtifacts with their artifacts (prefetched by the list views).
+    """The unit's ContentArtifacts with their artifacts, by relative path, read once per unit.
 
-    A listed unit is asked several times (its artifact, relative path and six digests): the
-    prefetched rows are read directly instead of building a related queryset each time.
+    A listed unit is asked several times (its artifact, relative path and six digests): the list
+    views attach every unit's rows in bulk (:func:`attach_artifacts`); a unit read alone is
+    queried once and keeps its rows.
     """
-    prefetched = getattr(content, "_prefetched_objects_cache", {}).get("contentartifact_set")
-    if prefetched is not None:
-        return list(prefetched)
-    return list(content.contentartifact_set.all())
-
-
-def with_artifacts(qs):
-    """Prefetch every listed unit's ContentArtifacts and Artifacts: two queries a page."""
-    from django.db.models import Prefetch
-
-    return qs.prefetch_related(
-        Prefetch(
-            "contentartifact_set",
-            queryset=ContentArtifact.objects.select_related("artifact").order_by("relative_path"),
+    cached = content.__dict__.get("_pulp_artifacts")
+    if cached is None:
+        cached = list(
+            content.contentartifact_set.select_related("artifact").order_by("relative_path")
         )
+        content._pulp_artifacts = cached
+    return cached
+
+
+def attach_artifacts(units) -> None:
+    """Give every unit of a page its ContentArtifacts and Artifacts in one query.
+
+    Django's ``prefetch_related`` does the same but builds and clones a related queryset per
+    unit, which cost a third of a 100-unit page's CPU; here the rows are grouped by hand.
+    """
+    pending = {unit.pk: unit for unit in units if "_pulp_artifacts" not in unit.__dict__}
+    if not pending:
+        return
+    grouped: dict = {pk: [] for pk in pending}
+    rows = (
+        ContentArtifact.objects.filter(content_id__in=list(pending))
+        .select_related("artifact")
+        .order_by("relative_path")
     )
+    content_field = ContentArtifact._meta.get_field("content")
+    for ca in rows:
+        content_field.set_cached_value(ca, pending[ca.content_id])
+        grouped[ca.content_id].append(ca)
+    for pk, unit in pending.items():
+        unit._pulp_artifacts = grouped[pk]
 
 
 class NoArtifactContentSerializer(ModelSerializer):

@@ -40,6 +40,7 @@ class NamedModelViewSet(viewsets.GenericViewSet):
         if "endpoint_name" in cls.__dict__ and cls.endpoint_name and cls.queryset is not None:
             REGISTRY.append(cls)
             model = cls.queryset.model
+            util.URL_PREFIXES.clear()
             if cls.parent_viewset is not None:
                 util.NESTED_VIEWSET[(cls.parent_viewset.queryset.model, model)] = cls
             elif cls.owns_hrefs:

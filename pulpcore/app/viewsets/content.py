@@ -7,7 +7,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.models import Content
 from pulpcore.app.serializers.base import AsyncOperationResponseSerializer
-from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, with_artifacts
+from pulpcore.app.serializers.content import MultipleArtifactContentSerializer, attach_artifacts
 from pulpcore.app.upload_handlers import HashingFileUploadHandler
 from pulpcore.app.viewsets.base import ListOnlyViewSet, NamedModelViewSet
 from pulpcore.app.viewsets.filters.content import ContentFilter, GenericContentFilter
@@ -15,7 +15,19 @@ from pulpcore.app.viewsets.mixins import OperationPostponedResponse
 from pulpcore.tasking.dispatch import dispatch
 
 
-class ReadOnlyContentViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, NamedModelViewSet):
+class ArtifactsAttachedMixin:
+    """Attach the artifacts of the units a list page serializes, in one query a page."""
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)  # type: ignore[misc]
+        if page is not None:
+            attach_artifacts(page)
+        return page
+
+
+class ReadOnlyContentViewSet(
+    ArtifactsAttachedMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, NamedModelViewSet
+):
     """Base of every plugin's content endpoint that only lists and reads."""
 
     endpoint_name = "content"
@@ -24,7 +36,7 @@ class ReadOnlyContentViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, N
     rbac_scope = access_defaults.scope_content
 
     def get_queryset(self):
-        return with_artifacts(super().get_queryset()).order_by("-pulp_created")
+        return super().get_queryset().order_by("-pulp_created")
 
 
 class ContentViewSet(ReadOnlyContentViewSet):
@@ -64,7 +76,7 @@ class ContentViewSet(ReadOnlyContentViewSet):
         return OperationPostponedResponse(task, request)
 
 
-class ListContentViewSet(ListOnlyViewSet):
+class ListContentViewSet(ArtifactsAttachedMixin, ListOnlyViewSet):
     """``content/``: every content unit of every type."""
 
     endpoint_name = "content"
@@ -72,6 +84,3 @@ class ListContentViewSet(ListOnlyViewSet):
     serializer_class = MultipleArtifactContentSerializer
     filterset_class = GenericContentFilter
     rbac_scope = access_defaults.scope_content
-
-    def get_queryset(self):
-        return with_artifacts(super().get_queryset())
