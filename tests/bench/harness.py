@@ -204,9 +204,12 @@ class Nginx:
         ports: tuple[int, int, int],
         workers: int = 2,
         site_vars: dict[str, Any] | None = None,
+        direct_http_port: int | None = None,
     ):
         self.dir = directory
         self.http_port, self.https_port, self.direct_port = ports
+        # The same ceiling without TLS, beside figures measured on plain HTTP (the content app).
+        self.direct_http_port = direct_http_port or free_port()
         self.workers = workers
         self.checkout = checkout
         self.proc: subprocess.Popen | None = None
@@ -245,11 +248,45 @@ class Nginx:
             f"listen {self.https_port} ssl default_server;",
             f"listen 127.0.0.1:{self.https_port} ssl;",
         )
-        d = self.dir
         cert = self.variables["pulp_webserver_tls_cert_path"]
         key = self.variables["pulp_webserver_tls_key_path"]
-        return f"""
-worker_processes {self.workers};
+        return nginx_conf(
+            self.dir,
+            self.workers,
+            f"""
+{site}
+    # The ceiling for serving figures: this nginx sending MEDIA_ROOT's files itself, same TLS.
+    server {{
+        listen 127.0.0.1:{self.direct_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root {self.media_root};
+    }}
+    # ... and on plain HTTP, the ceiling beside the content app measured alone.
+    server {{
+        listen 127.0.0.1:{self.direct_http_port};
+        root {self.media_root};
+    }}
+""",
+        )
+
+    def start(self) -> Nginx:
+        self.proc = _start_nginx(
+            self.dir, self.config(), f"http://127.0.0.1:{self.direct_http_port}/"
+        )
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+def nginx_conf(directory: Path, workers: int, servers: str) -> str:
+    """nginx.conf with Debian's http defaults (sendfile, keep-alive) and ``servers`` inside."""
+    d = directory
+    return f"""
+worker_processes {workers};
 daemon off;
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
@@ -266,45 +303,63 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-
-{site}
-    # The ceiling for serving figures: this nginx sending MEDIA_ROOT's files itself, same TLS.
-    server {{
-        listen 127.0.0.1:{self.direct_port} ssl;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root {self.media_root};
-    }}
+{servers}
 }}
 """
 
-    def start(self) -> Nginx:
-        conf = self.dir / "nginx.conf"
-        conf.write_text(self.config())
-        log = open(self.dir / "nginx.out", "ab")
-        self.proc = subprocess.Popen(
-            ["nginx", "-p", str(self.dir), "-c", str(conf)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+
+def _start_nginx(directory: Path, config: str, probe: str) -> subprocess.Popen:
+    """nginx as a plain process (its own session) on ``config``; returns once ``probe`` answers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nginx.conf"
+    conf.write_text(config)
+    log = open(directory / "nginx.out", "ab")
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(directory), "-c", str(conf)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_http(probe, 15, "nginx", verify=False)
+    except RuntimeError:
+        err = directory / "error.log"
+        _stop(proc)
+        raise RuntimeError(f"nginx did not start: {err.read_text() if err.exists() else ''}")
+    return proc
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc and proc.poll() is None:
+        proc.terminate()
         try:
-            _wait_http(f"https://127.0.0.1:{self.direct_port}/", 15, "nginx", verify=False)
-        except RuntimeError:
-            err = (self.dir / "error.log").read_text() if (self.dir / "error.log").exists() else ""
-            self.stop()
-            raise RuntimeError(f"nginx did not start: {err}") from None
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class StaticServer:
+    """nginx serving a directory on a free loopback port: the origin of sync benchmarks."""
+
+    def __init__(self, root: Path, workers: int = 1):
+        self.root, self.workers = root, workers
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pulp-bench-origin-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> StaticServer:
+        self.root.chmod(self.root.stat().st_mode | 0o055)  # nginx's workers run as nobody
+        server = f"    server {{ listen 127.0.0.1:{self.port}; root {self.root}; }}"
+        self.proc = _start_nginx(self.dir, nginx_conf(self.dir, self.workers, server), self.url)
         return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc = None
+    def __exit__(self, *exc: object) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- the stack ------------------------------------------------------------------------------------
@@ -388,6 +443,12 @@ class Stack:
     def nginx_direct_url(self) -> str:
         """nginx serving MEDIA_ROOT itself: append an artifact's ``file.name``."""
         return f"https://127.0.0.1:{self.nginx_ports[2]}/"
+
+    @property
+    def nginx_direct_http_url(self) -> str:
+        """The same direct server on plain HTTP (beside the content app, which has no TLS)."""
+        assert self.nginx, "stack started without nginx"
+        return f"http://127.0.0.1:{self.nginx.direct_http_port}/"
 
     @property
     def admin_auth(self) -> tuple[str, str]:
@@ -499,7 +560,7 @@ class Stack:
             ).start()
         return self
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         """Until status/ lists the content app and every worker of the stack."""
         workers = sum(1 for n in self.pids() if n.startswith("worker-"))
         deadline = time.monotonic() + timeout
@@ -546,6 +607,49 @@ class Stack:
 
     def post(self, path: str, **kw: Any) -> requests.Response:
         return self.session.post(self._url(path), timeout=kw.pop("timeout", 120), **kw)
+
+    def create(self, path: str, **kw: Any) -> dict:
+        """POST ``path`` and return the created object (raise with the body on an error)."""
+        r = self.post(path, **kw)
+        if r.status_code >= 400:
+            raise RuntimeError(f"POST {path}: {r.status_code} {r.text[:500]}")
+        return r.json()
+
+    def run_task(self, path: str, timeout: float = 600, **kw: Any) -> tuple[dict, float]:
+        """POST ``path`` (an endpoint answering 202 with a task), wait for it; returns the task
+        and its seconds from just before the POST to its ``finished_at`` (one machine, one
+        clock: the time a user waits, without the client's polling interval)."""
+        started = time.time()
+        task = self.wait_task(self.create(path, **kw)["task"], timeout=timeout)
+        finished = datetime.datetime.fromisoformat(task["finished_at"].replace("Z", "+00:00"))
+        return task, finished.timestamp() - started
+
+    def wait_group(self, href: str, timeout: float = 600) -> dict:
+        """Poll a task group until every task of it ended; raise if one did not complete."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            group = self.get(href).json()
+            busy = group["waiting"] + group["running"] + group.get("canceling", 0)
+            if group["all_tasks_dispatched"] and not busy:
+                if group["failed"] or group["canceled"]:
+                    raise RuntimeError(f"task group {href}: {group}")
+                return group
+            time.sleep(0.05)
+        raise TimeoutError(f"task group {href} still running after {timeout} s")
+
+    def worker_peak_rss_mib(self) -> float:
+        """The largest ``VmHWM`` (peak resident memory) among the stack's task workers."""
+        peak = 0.0
+        for name, pid in self.pids().items():
+            if not name.startswith("worker"):
+                continue
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+            peak = max(peak, int(m.group(1)) / 1024 if m else 0.0)
+        return peak
 
     def _url(self, path: str) -> str:
         if path.startswith("http"):
@@ -676,7 +780,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 # --- figures and the runner -----------------------------------------------------------------------
 
-HIGHER_IS_BETTER = {"req/s", "MiB/s", "files/s", "units/s", "x"}
+HIGHER_IS_BETTER = {"req/s", "MiB/s", "files/s", "units/s", "tasks/s", "x"}
 
 
 @dataclass
@@ -800,10 +904,12 @@ def run(
     parser: argparse.ArgumentParser | None = None,
     title: str | None = None,
     argv: Sequence[str] | None = None,
+    teardown: Callable[[Any], None] | None = None,
     **stack_kw: Any,
 ) -> tuple[list[Figure], list[Figure] | None]:
     """A bench's ``main``: start the stack(s), ``setup`` each once, ``measure`` each once per
-    round (alternating, so both see the same machine load), keep each figure's best, print."""
+    round (alternating, so both see the same machine load), keep each figure's best, print.
+    ``teardown(context)`` runs for every set-up context at the end (origins, temp dirs)."""
     args = common_args(parser).parse_args(argv)
     stacks = stacks_for(name, args, **stack_kw)
     contexts: list[Any] = []
@@ -827,6 +933,9 @@ def run(
                     prev = best[i].get(fig.name)
                     best[i][fig.name] = fig.better(prev) if prev else fig
     finally:
+        for ctx in contexts:
+            if teardown:
+                teardown(ctx)
         for stack in started:
             stack.__exit__(None, None, None)
     this = [best[0][n] for n in order if n in best[0]]
@@ -834,3 +943,67 @@ def run(
     rounds = f"best of {args.rounds} round(s)" if args.rounds > 1 else "1 round"
     print_table(title or f"{name} ({rounds})", this, ref, args.compare or "")
     return this, ref
+
+
+# --- setup through the REST API (works on any commit's stack) -------------------------------------
+
+
+def file_repository(stack: Stack, name: str, files: dict[str, bytes] | None = None) -> dict:
+    """A file repository holding ``files`` (relative path -> bytes), uploaded through the API."""
+    repo = stack.create("repositories/file/file/", json={"name": name})
+    for rel, data in (files or {}).items():
+        stack.run_task(
+            "content/file/files/",
+            data={"relative_path": rel, "repository": repo["pulp_href"]},
+            files={"file": (rel, data)},
+        )
+    return stack.get(repo["pulp_href"]).json()
+
+
+def synced_repository(
+    stack: Stack, name: str, manifest_url: str, policy: str = "immediate"
+) -> tuple[dict, dict, float]:
+    """A repository and remote for ``manifest_url``, synced once: (repo, remote, seconds)."""
+    repo = stack.create("repositories/file/file/", json={"name": name})
+    remote = stack.create(
+        "remotes/file/file/", json={"name": name, "url": manifest_url, "policy": policy}
+    )
+    _, took = sync(stack, repo, remote)
+    return repo, remote, took
+
+
+def sync(stack: Stack, repo: dict, remote: dict, **body: Any) -> tuple[dict, float]:
+    return stack.run_task(f"{repo['pulp_href']}sync/", json={"remote": remote["pulp_href"], **body})
+
+
+def publish_and_distribute(stack: Stack, repo: dict, base_path: str, **extra: Any) -> dict:
+    """Publish the repository's latest version and distribute it at ``base_path``."""
+    task, _ = stack.run_task("publications/file/file/", json={"repository": repo["pulp_href"]})
+    publication = task["created_resources"][0]
+    return distribute(stack, base_path, publication=publication, **extra)
+
+
+def distribute(stack: Stack, base_path: str, **target: Any) -> dict:
+    """A file distribution at ``base_path`` of ``target`` (publication=/repository=, guard...)."""
+    task, _ = stack.run_task(
+        "distributions/file/file/", json={"name": base_path, "base_path": base_path, **target}
+    )
+    return stack.get(task["created_resources"][0]).json()
+
+
+def artifact_name(stack: Stack, data: bytes) -> str:
+    """MEDIA_ROOT-relative file name of the stored artifact with ``data``'s sha256."""
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    found = stack.get(f"artifacts/?sha256={sha}").json()["results"]
+    if not found:
+        raise RuntimeError(f"no artifact with sha256 {sha}")
+    name = found[0]["file"]
+    return name.split(stack.media_root, 1)[-1].lstrip("/")
+
+
+def median(values: Sequence[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
