@@ -30,6 +30,12 @@ A minimal bench::
     if __name__ == "__main__":
         run("status", setup, measure)
 
+Setup goes through the REST API (:func:`file_repository`, :func:`synced_repository`,
+:func:`publish_and_distribute`, ``Stack.run_task``), never through this checkout's models, so the
+same bench runs against REF's stack. :class:`StaticServer` is an nginx origin for sync fixtures.
+``make bench`` runs every bench (``BENCHES=...`` picks some) with the variables below passed
+through, e.g. ``make bench PULP_BENCH_COMPARE=cb73742 PULP_BENCH_REF_REDIS_DB=12``.
+
 Options every bench takes (or their environment variables, which ``make bench`` passes through):
 ``--compare REF`` (``PULP_BENCH_COMPARE``), ``--ports BASE`` (``PULP_BENCH_PORTS``: API BASE,
 content BASE+1, nginx BASE+8/BASE+9/BASE+7 for http/https/direct; REF's stack BASE+5, BASE+6 and
