@@ -32,6 +32,7 @@ from tests.bench.harness import (  # noqa: E402
     common_args,
     free_port,
     run,
+    shared,
     synced_repository,
 )
 from tests.fixtures import make_file_fixture  # noqa: E402
@@ -94,24 +95,19 @@ class Origins:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-ORIGINS: Origins | None = None
-
-
 def setup(stack: Stack, args: argparse.Namespace) -> dict:
-    global ORIGINS
-    ORIGINS = ORIGINS or Origins(args.count, args.delay)
-    return {"round": 0}
+    return {"origins": shared("origins", lambda: Origins(args.count, args.delay)), "round": 0}
 
 
 def measure(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figure]:
-    assert ORIGINS
-    name = ORIGINS.tree(ctx["round"])
+    origins: Origins = ctx["origins"]
+    name = origins.tree(ctx["round"])
     ctx["round"] += 1
-    far = f"{ORIGINS.far_url}{name}/"
+    far = f"{origins.far_url}{name}/"
     _, _, without = synced_repository(stack, f"no-acs-{name}", f"{far}a/PULP_MANIFEST")
     remote = stack.create(
         "remotes/file/file/",
-        json={"name": f"acs-{name}", "url": f"{ORIGINS.near.url}{name}/", "policy": "on_demand"},
+        json={"name": f"acs-{name}", "url": f"{origins.near.url}{name}/", "policy": "on_demand"},
     )
     acs = stack.create(
         "acs/file/file/",
@@ -135,8 +131,4 @@ if __name__ == "__main__":
     parser = common_args()
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--delay", type=float, default=0.020)
-    try:
-        run("acs", setup, measure, parser=parser, title="ACS: remote 20 ms away, ACS on loopback")
-    finally:
-        if ORIGINS:
-            ORIGINS.close()
+    run("acs", setup, measure, parser=parser, title="ACS: remote 20 ms away, ACS on loopback")
