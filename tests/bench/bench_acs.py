@@ -29,7 +29,6 @@ from tests.bench.harness import (  # noqa: E402
     Stack,
     StaticServer,
     _wait_http,
-    common_args,
     free_port,
     run,
     shared,
@@ -63,6 +62,7 @@ class Origins:
     def __init__(self, count: int, delay: float):
         self.count = count
         self.root = Path(tempfile.mkdtemp(prefix="pulp-bench-acs-"))
+        self.root.chmod(0o755)  # the ACS nginx's workers run as nobody
         (self.root / "far").mkdir()
         (self.root / "near").mkdir()
         self.port = free_port()
@@ -128,7 +128,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
         serve(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
         sys.exit(0)
-    parser = common_args()
+    parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--delay", type=float, default=0.020)
     run("acs", setup, measure, parser=parser, title="ACS: remote 20 ms away, ACS on loopback")

@@ -25,7 +25,6 @@ from tests.bench.harness import (  # noqa: E402
     Figure,
     Stack,
     StaticServer,
-    common_args,
     run,
     synced_repository,
 )
@@ -76,6 +75,6 @@ def measure(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    parser = common_args()
+    parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, nargs="+", default=[1000, 10000])
     run("publish", setup, measure, parser=parser, title="modify and publish (task wall time)")

@@ -31,7 +31,6 @@ from tests.bench.harness import (  # noqa: E402
     Figure,
     Stack,
     StaticServer,
-    common_args,
     run,
     sync,
     synced_repository,
@@ -102,7 +101,7 @@ def measure(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    parser = common_args()
+    parser = argparse.ArgumentParser()
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--big", type=int, default=50)
     try:
