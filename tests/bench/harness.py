@@ -519,10 +519,14 @@ class Stack:
         PULP_STACK_DB_NAME gets this checkout's, so it never touches the default database)."""
         import yaml
 
-        self._stack_py("shell", "--", "true")
-        data = yaml.safe_load(self.settings_path.read_text())
-        if data["DATABASES"]["default"]["NAME"] != self.db_name:
-            self.settings_path.unlink()
+        # An older stack.py may have no ``shell`` command: this checkout's then writes the file.
+        self._stack_py("shell", "--", "true", check=False)
+        ok = self.settings_path.exists() and (
+            yaml.safe_load(self.settings_path.read_text())["DATABASES"]["default"]["NAME"]
+            == self.db_name
+        )
+        if not ok:
+            self.settings_path.unlink(missing_ok=True)
             self._stack_py("shell", "--", "true", checkout=ROOT)
         if self.extra_settings:
             with self.settings_path.open("a") as fh:
