@@ -36,7 +36,7 @@ def setup(stack: Stack, args: argparse.Namespace) -> dict:
 def _fresh_user(stack: Stack, ctx: dict) -> tuple[str, str] | None:
     """A user no worker has seen; None where the commit has no ``users/`` endpoint yet."""
     ctx["users"] += 1
-    name, password = f"bench-fresh-{ctx['users']}", "Fresh-Bench-Pass-1"
+    name, password = f"bench-fresh-{ctx['users']}", "Kq7-zL9w-Tr4x-mV2p"
     r = stack.post("users/", json={"username": name, "password": password})
     if r.status_code == 404:
         return None
