@@ -66,9 +66,12 @@ contract-refresh:
 	cp "$(CONTRACT_SOURCE)/pulp-api-3.49.json" "$(CONTRACT_SOURCE)/OPERATIONS.md" tests/contract/
 	chmod u+w tests/contract/pulp-api-3.49.json tests/contract/OPERATIONS.md
 
+# make bench [BENCHES=tests/bench/bench_api.py] [PULP_BENCH_COMPARE=REF PULP_BENCH_REF_REDIS_DB=N]:
+# every bench runs through tests/bench/harness.py against make-start stacks of its own.
+BENCHES ?= $(wildcard tests/bench/bench_*.py)
 bench: venv services
 	@scripts/ensure-services.sh --test-tools
-	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(BENCHES); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(RUN) build dist *.egg-info

@@ -1,27 +1,22 @@
-"""API benchmark: requests/s for status/ and artifact lists, and what the basic-auth cache saves.
+"""API benchmark: requests/s and task latency of the ``make start`` API (gunicorn, 2 workers),
+straight and through the project's nginx site (prints figures, never asserts).
 
-Prints figures, never asserts. Usage (from /work/main, venv active)::
+Usage (venv active; options: see tests/bench/harness.py)::
 
-    PULP_TEST_PREFIX=h2 PULP_TEST_REDIS_DB=2 python tests/bench/bench_api.py [--seconds 5]
+    PULP_TEST_PREFIX=h3 PULP_TEST_REDIS_DB=7 python tests/bench/bench_api.py [--compare REF]
 
-On a fresh database of its own it stores 100 small artifacts, starts the API under gunicorn with
-2 workers (as the project's reference performance figures) and runs ``wrk``
-at 10 connections against:
-
-* ``status/`` (anonymous);
-* ``artifacts/?limit=100`` with basic auth (the credential cache warm after the first request);
-* then, sequentially, the time of one request whose credentials no worker has verified yet (the
-  full password hash) against the mean of 20 requests once every worker has cached them.
-
-Figures on the shared 2-core machine, load average ~6 from other work (09:13):
-status/ 160 req/s, artifacts/?limit=100 73 req/s, uncached request 555 ms, cached 10.6 ms.
+Setup through the API: 100 small files in one repository. Figures (wrk, 10 connections):
+``status/`` anonymous (gunicorn, and via nginx/TLS), ``content/file/files/?limit=100`` and
+``artifacts/?limit=100`` as admin with basic auth; a task POST (``tasks/purge/``) → completed,
+median of 20 sequential; one request whose credentials no worker has verified yet (the password
+hash) against the same request once cached. There is no ceiling for these: ``--compare REF`` puts
+the previous commit beside them.
 """
 
+from __future__ import annotations
+
 import argparse
-import base64
 import os
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,69 +25,66 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import testenv  # noqa: E402,F401  (sets PULP_* defaults for this prefix)
-from tests.stack import Stack  # noqa: E402
+from tests.bench.harness import Figure, Stack, file_repository, median, run, wrk  # noqa: E402
 
 
-def wrk(url: str, seconds: int, headers: dict | None = None) -> float:
-    args = ["wrk", "-t2", "-c10", f"-d{seconds}s"]
-    for key, value in (headers or {}).items():
-        args += ["-H", f"{key}: {value}"]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx:
-        print(f"  warning: {non2xx.group(1)} non-2xx responses for {url}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+def setup(stack: Stack, args: argparse.Namespace) -> dict:
+    file_repository(stack, "bench-api", {f"f{i}.bin": os.urandom(1024) for i in range(100)})
+    return {"users": 0}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    args = parser.parse_args()
+def _fresh_user(stack: Stack, ctx: dict) -> tuple[str, str] | None:
+    """A user no worker has seen; None where the commit has no ``users/`` endpoint yet."""
+    ctx["users"] += 1
+    name, password = f"bench-fresh-{ctx['users']}", "Kq7-zL9w-Tr4x-mV2p"
+    r = stack.post("users/", json={"username": name, "password": password})
+    if r.status_code == 404:
+        return None
+    if r.status_code >= 400:
+        raise RuntimeError(f"POST users/: {r.status_code} {r.text[:300]}")
+    return name, password
 
-    stack = Stack("bench_api").setup()
-    try:
-        stack.start_api(workers=2)
-        for i in range(100):
-            r = stack.post("artifacts/", files={"file": (f"f{i}", os.urandom(1024))})
-            r.raise_for_status()
-        auth = "Basic " + base64.b64encode(f"admin:{stack.admin_password}".encode()).decode()
 
-        status_rps = wrk(stack.url("status/"), args.seconds)
-        list_rps = wrk(stack.url("artifacts/?limit=100"), args.seconds, {"Authorization": auth})
+def measure(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figure]:
+    auth = stack.basic_auth_header
+    out = [
+        Figure("status/ c10", wrk(stack.api_url + "status/", args.seconds).rps, "req/s"),
+        Figure(
+            "status/ via nginx c10",
+            wrk(stack.nginx_url + "pulp/api/v3/status/", args.seconds).rps,
+            "req/s",
+        ),
+        Figure(
+            "content/file/files/?limit=100 c10",
+            wrk(stack.api_url + "content/file/files/?limit=100", args.seconds, headers=auth).rps,
+            "req/s",
+        ),
+        Figure(
+            "artifacts/?limit=100 c10",
+            wrk(stack.api_url + "artifacts/?limit=100", args.seconds, headers=auth).rps,
+            "req/s",
+        ),
+    ]
+    latencies = [stack.run_task("tasks/purge/", json={})[1] for _ in range(20)]
+    out.append(Figure("task POST → completed (median of 20)", median(latencies) * 1000, "ms"))
 
-        # A user whose credentials no worker has verified yet pays the full password hash.
-        stack.manage("shell", "-c", _CREATE_USER)
+    user = _fresh_user(stack, ctx)
+    if user is None:
+        return out
+    url = stack.api_url + "artifacts/?limit=1"
+    start = time.perf_counter()
+    requests.get(url, auth=user, timeout=30).raise_for_status()
+    cold = time.perf_counter() - start
+    for _ in range(10):  # every gunicorn worker verifies once
+        requests.get(url, auth=user, timeout=30).raise_for_status()
+    warm = []
+    for _ in range(20):
         start = time.perf_counter()
-        requests.get(
-            stack.url("artifacts/?limit=1"), auth=("bench-fresh", "fresh-pass"), timeout=30
-        ).raise_for_status()
-        cold = time.perf_counter() - start
-        # Every gunicorn worker verifies once; after that all of them answer from the cache.
-        for _ in range(10):
-            requests.get(
-                stack.url("artifacts/?limit=1"), auth=("bench-fresh", "fresh-pass"), timeout=30
-            ).raise_for_status()
-        start = time.perf_counter()
-        for _ in range(20):
-            requests.get(
-                stack.url("artifacts/?limit=1"), auth=("bench-fresh", "fresh-pass"), timeout=30
-            ).raise_for_status()
-        warm = (time.perf_counter() - start) / 20
+        requests.get(url, auth=user, timeout=30).raise_for_status()
+        warm.append(time.perf_counter() - start)
+    out.append(Figure("request, new credentials", cold * 1000, "ms", median(warm) * 1000, "cached"))
+    return out
 
-        print(f"status/ (anonymous, 10 connections):            {status_rps:8.1f} req/s")
-        print(f"artifacts/?limit=100 (basic auth, 10 conns):    {list_rps:8.1f} req/s")
-        print(f"one request, credentials never seen (hashing):  {cold * 1000:8.1f} ms")
-        print(f"one request, credentials cached (mean of 20):   {warm * 1000:8.1f} ms")
-    finally:
-        stack.stop_all()
-        stack.drop_database()
-
-
-_CREATE_USER = (
-    "from django.contrib.auth import get_user_model; "
-    "get_user_model().objects.create_user('bench-fresh', password='fresh-pass')"
-)
 
 if __name__ == "__main__":
-    main()
+    run("api", setup, measure, title="API: make-start gunicorn (2 workers), nginx in front")

@@ -1,140 +1,93 @@
-"""Export and import benchmark: wall time and the worker's peak RSS (prints figures only).
+"""Export and import benchmark through the ``make start`` stack's API and workers: wall time and
+the workers' peak RSS (prints figures, never asserts).
 
-Usage (venv active, from the worktree)::
+Usage (venv active; options: see tests/bench/harness.py)::
 
-    PULP_TEST_PREFIX=h12 PULP_TEST_REDIS_DB=9 python tests/bench/bench_export.py
+    PULP_TEST_PREFIX=h3 PULP_TEST_REDIS_DB=7 python tests/bench/bench_export.py [--compare REF]
 
-Two stacks with their own database and MEDIA_ROOT, each with one worker. For each case
-(1,000 files of 16 KiB, 50 files of 4 MiB) a file repository is filled on the source stack, a
-PulpExporter exports it (one task, timed from POST to the task's end) and a PulpImporter on the
-target stack imports the TOC into a new repository (timed until the whole task group finished).
-Each phase runs on a freshly started worker so ``VmHWM`` of its process is that phase's peak RSS.
+Setup syncs two repositories (1,000 × 16 KiB and 50 × 4 MiB, served by an nginx of the bench's
+own). Each round a PulpExporter exports each (one task, task wall time) and a PulpImporter
+imports the TOC into a new repository on the same stack through ``repo_mapping`` (until the whole
+task group finished). The stack's settings.yaml allows one shared directory for both.
 """
 
+from __future__ import annotations
+
 import argparse
-import json
-import os
+import shutil
 import sys
+import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import testenv  # noqa: E402
-from tests.stack import Stack, wait_for  # noqa: E402
+from tests.bench.harness import (  # noqa: E402
+    Figure,
+    Stack,
+    StaticServer,
+    run,
+    synced_repository,
+)
+from tests.fixtures import make_file_fixture  # noqa: E402
 
-CASES = [(1000, 16 * 1024), (50, 4 * 1024 * 1024)]
-
-
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def fresh_worker(stack: Stack) -> int:
-    stack.stop("worker")
-    return stack.start_worker("worker").pid
+CASES = {"1000 x 16KiB": (1000, 16 * 1024), "50 x 4MiB": (50, 4 * 1024 * 1024)}
+SHARE = Path(tempfile.gettempdir()) / "pulp-bench-export-share"
 
 
-def make_stack(name: str, share: Path) -> Stack:
-    allowed = json.dumps([str(share)])
-    stack = Stack(
-        name, extra_env={"PULP_ALLOWED_EXPORT_PATHS": allowed, "PULP_ALLOWED_IMPORT_PATHS": allowed}
-    ).setup()
-    stack.start_api()
-    if stack.env.get("PULP_USE_NEW_WORKER_STYLE", "").lower() not in ("true", "1", "yes"):
-        stack.start_resource_manager("resource-manager")
-    return stack
+def setup(stack: Stack, args: argparse.Namespace) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="pulp-bench-export-"))
+    repos = {}
+    with StaticServer(root) as origin:
+        for i, (label, (count, size)) in enumerate(CASES.items()):
+            make_file_fixture(root / str(i), count=count, size=size)
+            (root / str(i)).chmod(0o755)
+            repos[label], _, _ = synced_repository(
+                stack, f"src-{i}", f"{origin.url}{i}/PULP_MANIFEST"
+            )
+    shutil.rmtree(root, ignore_errors=True)
+    return {"repos": repos, "round": 0}
 
 
-def fill(repo_name: str, count: int, size: int) -> None:
-    """Create the repository's files in the source database (this process is set up for it)."""
-    from django.conf import settings
-
-    from pulp_file.app.models import FileContent, FileRepository
-    from pulpcore.app.models import ContentArtifact
-    from pulpcore.plugin.util import new_version, store_artifact_file
-
-    repo = FileRepository.objects.get(name=repo_name)
-    units = []
-    for i in range(count):
-        path = os.path.join(settings.WORKING_DIRECTORY, uuid.uuid4().hex)
-        with open(path, "wb") as fh:
-            fh.write(os.urandom(size))
-        artifact = store_artifact_file(path)
-        unit = FileContent.objects.create(relative_path=f"f{i}.bin", digest=artifact.sha256)
-        ContentArtifact.objects.create(
-            content=unit, artifact=artifact, relative_path=unit.relative_path
+def measure(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figure]:
+    ctx["round"] += 1
+    out = []
+    for i, (label, repo) in enumerate(ctx["repos"].items()):
+        tag = f"{stack.label.replace('/', '-')}-{i}-{ctx['round']}"
+        path = SHARE / tag
+        exporter = stack.create(
+            "exporters/core/pulp/",
+            json={"name": f"e-{tag}", "path": str(path), "repositories": [repo["pulp_href"]]},
         )
-        units.append(unit.pk)
-    with new_version(repo) as version:
-        version.add_content(FileContent.objects.filter(pk__in=units))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.parse_args()
-    share = Path(testenv.ROOT) / "bench-export-share"
-    share.mkdir(parents=True, exist_ok=True)
-    src = make_stack("bench-exp-src", share)
-    dst = make_stack("bench-exp-dst", share)
-    try:
-        for key in ("PULP_DATABASES__default__NAME", "PULP_MEDIA_ROOT", "PULP_WORKING_DIRECTORY"):
-            os.environ[key] = src.env[key]
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpcore.app.settings")
-        import django
-
-        django.setup()
-        print(f"{'case':>18} {'phase':>7} {'seconds':>8} {'MiB/s':>7} {'peak RSS MiB':>13}")
-        for count, size in CASES:
-            tag = uuid.uuid4().hex[:6]
-            repo = f"bench-{count}-{tag}"
-            href = src.post("repositories/file/file/", json={"name": repo}).json()["pulp_href"]
-            fill(repo, count, size)
-            mib = count * size / 2**20
-            label = f"{count} x {size // 1024} KiB"
-
-            pid = fresh_worker(src)
-            exporter = src.post(
-                "exporters/core/pulp/",
-                json={"name": f"e-{tag}", "path": str(share / tag), "repositories": [href]},
-            ).json()
-            start = time.monotonic()
-            task = src.post(f"{exporter['pulp_href']}exports/", json={}).json()["task"]
-            result = src.wait_task(task, timeout=1800)
-            took = time.monotonic() - start
-            assert result["state"] == "completed", result
-            print(
-                f"{label:>18} {'export':>7} {took:8.2f} {mib / took:7.1f} {peak_rss_mib(pid):13.1f}"
-            )
-            export = src.get(f"{exporter['pulp_href']}exports/").json()["results"][0]
-
-            pid = fresh_worker(dst)
-            importer = dst.post("importers/core/pulp/", json={"name": f"i-{tag}"}).json()
-            start = time.monotonic()
-            group = dst.post(
-                f"{importer['pulp_href']}imports/",
-                json={"toc": export["toc_info"]["file"], "create_repositories": True},
-            ).json()["task_group"]
-
-            def finished(group=group):
-                g = dst.get(group).json()
-                busy = g["waiting"] + g["running"] + g["canceling"]
-                return g if g["all_tasks_dispatched"] and not busy else None
-
-            g = wait_for(finished, timeout=1800, interval=0.2, what="import")
-            took = time.monotonic() - start
-            assert g["failed"] == 0, g
-            print(
-                f"{label:>18} {'import':>7} {took:8.2f} {mib / took:7.1f} {peak_rss_mib(pid):13.1f}"
-            )
-    finally:
-        src.stop_all()
-        dst.stop_all()
+        _, exported = stack.run_task(f"{exporter['pulp_href']}exports/", json={})
+        export = stack.get(f"{exporter['pulp_href']}exports/").json()["results"][0]
+        dst = f"dst-{tag}"
+        stack.create("repositories/file/file/", json={"name": dst})
+        importer = stack.create(
+            "importers/core/pulp/", json={"name": f"i-{tag}", "repo_mapping": {repo["name"]: dst}}
+        )
+        start = time.time()
+        group = stack.create(
+            f"{importer['pulp_href']}imports/", json={"toc": export["toc_info"]["file"]}
+        )["task_group"]
+        stack.wait_group(group, timeout=1800)
+        imported = time.time() - start
+        shutil.rmtree(path, ignore_errors=True)
+        out += [Figure(f"export {label}", exported, "s"), Figure(f"import {label}", imported, "s")]
+    out.append(Figure("workers' peak RSS", stack.worker_peak_rss_mib(), "MiB"))
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    SHARE.mkdir(parents=True, exist_ok=True)
+    allowed = [str(SHARE)]
+    try:
+        run(
+            "export",
+            setup,
+            measure,
+            title="export and import (task wall time)",
+            settings={"ALLOWED_EXPORT_PATHS": allowed, "ALLOWED_IMPORT_PATHS": allowed},
+        )
+    finally:
+        shutil.rmtree(SHARE, ignore_errors=True)

@@ -1,105 +1,80 @@
-"""Publish and modify benchmark for pulp_file (prints figures, never asserts speed).
+"""Modify and publish benchmark at two repository sizes, through the ``make start`` stack's API
+and workers (prints figures, never asserts).
 
-Usage (from /work/main, venv active)::
+Usage (venv active; options: see tests/bench/harness.py)::
 
-    PULP_TEST_PREFIX=h4 PULP_TEST_REDIS_DB=5 python tests/bench/bench_publish.py [--files N ...]
+    PULP_TEST_PREFIX=h3 PULP_TEST_REDIS_DB=7 python tests/bench/bench_publish.py [--files N ...]
 
-For each size N: N file units with artifact rows are created directly in a fresh database, then
-``add_and_remove`` (the ``modify/`` task body) adds them all in one new version, a no-op modify
-runs, and ``publish`` writes the publication and its PULP_MANIFEST. Times are wall-clock seconds
-in this process (no tasking); the query count shows that the work is set-based.
+For each size N, setup syncs N tiny files (served by an nginx of the bench's own) into a source
+repository. Each round then adds all N units to a new repository with one ``modify/`` task, runs
+a no-op ``modify/`` (units already present) and publishes the result. Times are task wall time
+(``finished_at`` minus the client clock before the POST); ``--compare REF`` is the reference.
 """
 
+from __future__ import annotations
+
 import argparse
-import hashlib
-import os
+import shutil
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import testenv  # noqa: E402,F401  (sets PULP_* defaults for this prefix)
-from tests.stack import Stack  # noqa: E402
+from tests.bench.harness import (  # noqa: E402
+    Figure,
+    Stack,
+    StaticServer,
+    run,
+    synced_repository,
+)
+from tests.fixtures import make_file_fixture  # noqa: E402
 
 
-def make_units(n: int, tag: str) -> list[str]:
-    from django.db import connection
-
-    from pulp_file.app.models import FileContent
-    from pulpcore.app.models import Artifact, Content, ContentArtifact
-
-    shas = [hashlib.sha256(f"{tag}-{i}".encode()).hexdigest() for i in range(n)]
-    Artifact.objects.bulk_create(
-        [Artifact(size=16384, sha256=s, file=f"artifact/{s[:2]}/{s[2:]}") for s in shas],
-        batch_size=1000,
-    )
-    artifacts = dict(Artifact.objects.filter(sha256__in=shas).values_list("sha256", "pk"))
-    # Multi-table rows: master rows by bulk_create, detail rows by one INSERT (setup only).
-    masters = Content.objects.bulk_create(
-        [Content(pulp_type="file.file") for _ in shas], batch_size=1000
-    )
-    paths = [f"{tag}/{i}.iso" for i in range(n)]
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {FileContent._meta.db_table} (content_ptr_id, relative_path, digest)"
-            " VALUES (%s, %s, %s)",
-            [(m.pk, p, s) for m, p, s in zip(masters, paths, shas, strict=True)],
-        )
-    ContentArtifact.objects.bulk_create(
-        [
-            ContentArtifact(content_id=m.pk, artifact_id=artifacts[s], relative_path=p)
-            for m, p, s in zip(masters, paths, shas, strict=True)
-        ],
-        batch_size=1000,
-    )
-    return [str(m.pk) for m in masters]
-
-
-def timed(func, *args, **kwargs) -> tuple[float, int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        started = time.perf_counter()
-        func(*args, **kwargs)
-        elapsed = time.perf_counter() - started
-    return elapsed, len(ctx.captured_queries)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--files", type=int, nargs="+", default=[1000, 10000])
-    args = parser.parse_args()
-    stack = Stack("bench_publish").setup()
-    os.environ.update(stack.env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpcore.app.settings")
-    import django
-
-    django.setup()
-    from pulp_file.app.models import FileRepository
-    from pulp_file.app.tasks.publishing import publish
-    from pulpcore.app.tasks.repository import add_and_remove
-
-    rows = []
-    try:
+def setup(stack: Stack, args: argparse.Namespace) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="pulp-bench-publish-"))
+    units: dict[int, list[str]] = {}
+    with StaticServer(root) as origin:
         for n in args.files:
-            repo = FileRepository.objects.create(name=f"bench-{n}")
-            repo.new_version().complete_version()
-            pks = make_units(n, f"n{n}")
-            rows.append((f"modify add {n}", *timed(add_and_remove, str(repo.pk), pks, [])))
-            rows.append((f"modify no-op {n}", *timed(add_and_remove, str(repo.pk), pks[:10], [])))
-            version = repo.latest_version()
-            rows.append((f"publish {n}", *timed(publish, str(version.pk))))
-    finally:
-        from django.db import connections
+            make_file_fixture(root / str(n), count=n, size=64)
+            (root / str(n)).chmod(0o755)
+            repo, _, _ = synced_repository(stack, f"src-{n}", f"{origin.url}{n}/PULP_MANIFEST")
+            version = stack.get(repo["pulp_href"]).json()["latest_version_href"]
+            units[n] = _content_hrefs(stack, version)
+    shutil.rmtree(root, ignore_errors=True)
+    return {"units": units, "round": 0}
 
-        connections.close_all()
-        stack.drop_database()
-    print(f"{'measure':24} {'seconds':>9} {'queries':>8}")
-    for name, seconds, queries in rows:
-        print(f"{name:24} {seconds:9.3f} {queries:8d}")
+
+def _content_hrefs(stack: Stack, version: str) -> list[str]:
+    hrefs: list[str] = []
+    url = f"content/file/files/?repository_version={version}&limit=1000&fields=pulp_href"
+    while url:
+        page = stack.get(url).json()
+        hrefs += [c["pulp_href"] for c in page["results"]]
+        url = page["next"]
+    return hrefs
+
+
+def measure(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figure]:
+    out = []
+    ctx["round"] += 1
+    for n, hrefs in ctx["units"].items():
+        repo = stack.create("repositories/file/file/", json={"name": f"dst-{n}-{ctx['round']}"})
+        modify = f"{repo['pulp_href']}modify/"
+        _, added = stack.run_task(modify, json={"add_content_units": hrefs})
+        _, noop = stack.run_task(modify, json={"add_content_units": hrefs[:10]})
+        _, published = stack.run_task(
+            "publications/file/file/", json={"repository": repo["pulp_href"]}
+        )
+        out += [
+            Figure(f"modify add {n}", added, "s"),
+            Figure(f"modify no-op {n}", noop, "s"),
+            Figure(f"publish {n}", published, "s"),
+        ]
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, nargs="+", default=[1000, 10000])
+    run("publish", setup, measure, parser=parser, title="modify and publish (task wall time)")

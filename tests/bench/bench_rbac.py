@@ -1,24 +1,20 @@
-"""RBAC benchmark: list rates for admin and for a non-admin whose view comes from object roles.
+"""RBAC benchmark: list rates for admin and for a user whose view comes from object roles.
 
-Prints figures, never asserts. Usage (venv active)::
+Usage (venv active; options: see tests/bench/harness.py)::
 
-    PULP_TEST_PREFIX=h10 PULP_TEST_REDIS_DB=7 python tests/bench/bench_rbac.py [--seconds 5]
+    PULP_TEST_PREFIX=h3 PULP_TEST_REDIS_DB=7 python tests/bench/bench_rbac.py [--compare REF]
 
-On a fresh database it stores 100 file repositories (each with one file in its version 1), gives
-user ``scoped`` the viewer role on 50 of them (so every request runs the access policy, loads the
-user's 50 object roles and scopes the queryset), starts the API under gunicorn with 2 workers and
-runs ``wrk`` (10 Python threads when wrk isn't installed) at 10 connections against
-``content/file/files/?limit=100`` and ``repositories/file/file/`` as admin and as ``scoped``.
-
-Figures on the shared 2-core machine under load from other work (05:02, no wrk, 5 s each):
-content/file/files/?limit=100 admin 5.4 req/s (100 rows), scoped 7.2 req/s (50 rows);
-repositories/file/file/ admin 11.8 req/s (100 rows), scoped 10.4 req/s (50 rows). Both lists
-still make queries per row for everyone (see the pins in tests/unit/test_query_counts.py);
-RBAC adds a fixed 2-3 queries per request.
+Setup through the API: 100 file repositories with one file each; user ``scoped`` gets the viewer
+role on 50 of them (so every request of theirs runs the access policy, loads 50 object roles and
+scopes the queryset). wrk at 10 connections against the ``make start`` API (2 gunicorn workers),
+as ``scoped`` beside the same list as admin in the same round.
 """
+
+from __future__ import annotations
 
 import argparse
 import base64
+import os
 import sys
 from pathlib import Path
 
@@ -26,90 +22,50 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import testenv  # noqa: E402,F401  (sets PULP_* defaults for this prefix)
-from tests.bench.bench_api import wrk  # noqa: E402
-from tests.stack import Stack  # noqa: E402
+from tests.bench.harness import Figure, Stack, run, wrk  # noqa: E402
 
-SCOPED_PASSWORD = "Scoped-Bench-Pass-1"
-
-_SETUP = f"""
-import hashlib, uuid
-from django.contrib.auth import get_user_model
-from pulp_file.app.models import FileContent, FileRepository
-from pulpcore.app.access.roles import assign_role
-from pulpcore.app.models import Artifact, ContentArtifact, RepositoryVersion
-user = get_user_model().objects.create_user("scoped", password="{SCOPED_PASSWORD}")
-for i in range(100):
-    tag = uuid.uuid4().hex
-    sha = hashlib.sha256(tag.encode()).hexdigest()
-    artifact = Artifact.objects.create(file=f"artifact/{{sha[:2]}}/{{sha[2:]}}", size=1, sha256=sha)
-    repo = FileRepository.objects.create(name=f"repo-{{tag}}", next_version=2)
-    RepositoryVersion.objects.create(repository=repo, number=0, complete=True)
-    version = RepositoryVersion.objects.create(repository=repo, number=1)
-    content = FileContent.objects.create(relative_path=tag, digest=sha)
-    ContentArtifact.objects.create(content=content, artifact=artifact, relative_path=tag)
-    version.add_content(FileContent.objects.filter(pk=content.pk))
-    version.complete = True
-    version.save()
-    if i % 2 == 0:
-        assign_role("file.filerepository_viewer", user=user, obj=repo)
-"""
+SCOPED = ("scoped", "Scoped-Bench-Pass-1")
+REPOS = 100
+PATHS = ("content/file/files/?limit=100", "repositories/file/file/")
 
 
-def rate(url: str, seconds: int, headers: dict) -> float:
-    """Requests/s at 10 connections: ``wrk`` when installed, else 10 Python threads."""
-    import shutil
-    import threading
-    import time
+def setup(stack: Stack, args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    stack.create("users/", json={"username": SCOPED[0], "password": SCOPED[1]})
+    repos = [
+        stack.create("repositories/file/file/", json={"name": f"rbac-{i}"})["pulp_href"]
+        for i in range(REPOS)
+    ]
+    tasks = [  # posted at once: the workers run them side by side
+        stack.create(
+            "content/file/files/",
+            data={"relative_path": f"f{i}.bin", "repository": href},
+            files={"file": (f"f{i}.bin", os.urandom(64))},
+        )["task"]
+        for i, href in enumerate(repos)
+    ]
+    for task in tasks:
+        stack.wait_task(task)
+    for href in repos[::2]:
+        r = stack.post(
+            f"{href}add_role/", json={"role": "file.filerepository_viewer", "users": [SCOPED[0]]}
+        )
+        if r.status_code >= 400:
+            raise RuntimeError(f"add_role: {r.status_code} {r.text[:300]}")
+    seen = requests.get(stack.api_url + PATHS[1], auth=SCOPED, timeout=30).json()
+    if seen.get("count") != REPOS // 2:
+        raise RuntimeError(f"scoped sees {seen.get('count')} repositories, not {REPOS // 2}")
+    token = base64.b64encode(":".join(SCOPED).encode()).decode()
+    return {"admin": stack.basic_auth_header, "scoped": {"Authorization": f"Basic {token}"}}
 
-    if shutil.which("wrk"):
-        return wrk(url, seconds, headers)
-    done = [0]
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
 
-    def loop():
-        session = requests.Session()
-        while time.monotonic() < stop:
-            session.get(url, headers=headers, timeout=60).raise_for_status()
-            with lock:
-                done[0] += 1
-
-    threads = [threading.Thread(target=loop) for _ in range(10)]
-    start = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return done[0] / (time.monotonic() - start)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    args = parser.parse_args()
-
-    stack = Stack("bench_rbac").setup()
-    try:
-        stack.manage("shell", "-c", _SETUP)
-        stack.start_api(workers=2)
-
-        def header(user: str, password: str) -> dict:
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            return {"Authorization": f"Basic {token}"}
-
-        admin = header("admin", stack.admin_password)
-        scoped = header("scoped", SCOPED_PASSWORD)
-        seen = requests.get(stack.url("repositories/file/file/"), headers=scoped, timeout=30)
-        assert seen.json()["count"] == 50, seen.text[:300]
-        for path in ("content/file/files/?limit=100", "repositories/file/file/"):
-            for label, headers in (("admin", admin), ("scoped", scoped)):
-                rps = rate(stack.url(path), args.seconds, headers)
-                print(f"{path:32} {label:7} {rps:8.1f} req/s")
-    finally:
-        stack.stop_all()
-        stack.drop_database()
+def measure(stack: Stack, auth: dict, args: argparse.Namespace) -> list[Figure]:
+    out = []
+    for path in PATHS:
+        admin = wrk(stack.api_url + path, args.seconds, headers=auth["admin"]).rps
+        scoped = wrk(stack.api_url + path, args.seconds, headers=auth["scoped"]).rps
+        out.append(Figure(f"{path} scoped c10", scoped, "req/s", admin, "admin"))
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    run("rbac", setup, measure, title="RBAC: scoped user vs admin (list endpoints)")

@@ -30,6 +30,12 @@ A minimal bench::
     if __name__ == "__main__":
         run("status", setup, measure)
 
+Setup goes through the REST API (:func:`file_repository`, :func:`synced_repository`,
+:func:`publish_and_distribute`, ``Stack.run_task``), never through this checkout's models, so the
+same bench runs against REF's stack. :class:`StaticServer` is an nginx origin for sync fixtures.
+``make bench`` runs every bench (``BENCHES=...`` picks some) with the variables below passed
+through, e.g. ``make bench PULP_BENCH_COMPARE=cb73742 PULP_BENCH_REF_REDIS_DB=12``.
+
 Options every bench takes (or their environment variables, which ``make bench`` passes through):
 ``--compare REF`` (``PULP_BENCH_COMPARE``), ``--ports BASE`` (``PULP_BENCH_PORTS``: API BASE,
 content BASE+1, nginx BASE+8/BASE+9/BASE+7 for http/https/direct; REF's stack BASE+5, BASE+6 and
@@ -204,9 +210,12 @@ class Nginx:
         ports: tuple[int, int, int],
         workers: int = 2,
         site_vars: dict[str, Any] | None = None,
+        direct_http_port: int | None = None,
     ):
         self.dir = directory
         self.http_port, self.https_port, self.direct_port = ports
+        # The same ceiling without TLS, beside figures measured on plain HTTP (the content app).
+        self.direct_http_port = direct_http_port or free_port()
         self.workers = workers
         self.checkout = checkout
         self.proc: subprocess.Popen | None = None
@@ -245,11 +254,45 @@ class Nginx:
             f"listen {self.https_port} ssl default_server;",
             f"listen 127.0.0.1:{self.https_port} ssl;",
         )
-        d = self.dir
         cert = self.variables["pulp_webserver_tls_cert_path"]
         key = self.variables["pulp_webserver_tls_key_path"]
-        return f"""
-worker_processes {self.workers};
+        return nginx_conf(
+            self.dir,
+            self.workers,
+            f"""
+{site}
+    # The ceiling for serving figures: this nginx sending MEDIA_ROOT's files itself, same TLS.
+    server {{
+        listen 127.0.0.1:{self.direct_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root {self.media_root};
+    }}
+    # ... and on plain HTTP, the ceiling beside the content app measured alone.
+    server {{
+        listen 127.0.0.1:{self.direct_http_port};
+        root {self.media_root};
+    }}
+""",
+        )
+
+    def start(self) -> Nginx:
+        self.proc = _start_nginx(
+            self.dir, self.config(), f"http://127.0.0.1:{self.direct_http_port}/"
+        )
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+def nginx_conf(directory: Path, workers: int, servers: str) -> str:
+    """nginx.conf with Debian's http defaults (sendfile, keep-alive) and ``servers`` inside."""
+    d = directory
+    return f"""
+worker_processes {workers};
 daemon off;
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
@@ -266,45 +309,63 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-
-{site}
-    # The ceiling for serving figures: this nginx sending MEDIA_ROOT's files itself, same TLS.
-    server {{
-        listen 127.0.0.1:{self.direct_port} ssl;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root {self.media_root};
-    }}
+{servers}
 }}
 """
 
-    def start(self) -> Nginx:
-        conf = self.dir / "nginx.conf"
-        conf.write_text(self.config())
-        log = open(self.dir / "nginx.out", "ab")
-        self.proc = subprocess.Popen(
-            ["nginx", "-p", str(self.dir), "-c", str(conf)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+
+def _start_nginx(directory: Path, config: str, probe: str) -> subprocess.Popen:
+    """nginx as a plain process (its own session) on ``config``; returns once ``probe`` answers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nginx.conf"
+    conf.write_text(config)
+    log = open(directory / "nginx.out", "ab")
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(directory), "-c", str(conf)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_http(probe, 15, "nginx", verify=False)
+    except RuntimeError:
+        err = directory / "error.log"
+        _stop(proc)
+        raise RuntimeError(f"nginx did not start: {err.read_text() if err.exists() else ''}")
+    return proc
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc and proc.poll() is None:
+        proc.terminate()
         try:
-            _wait_http(f"https://127.0.0.1:{self.direct_port}/", 15, "nginx", verify=False)
-        except RuntimeError:
-            err = (self.dir / "error.log").read_text() if (self.dir / "error.log").exists() else ""
-            self.stop()
-            raise RuntimeError(f"nginx did not start: {err}") from None
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class StaticServer:
+    """nginx serving a directory on a free loopback port: the origin of sync benchmarks."""
+
+    def __init__(self, root: Path, workers: int = 1):
+        self.root, self.workers = root, workers
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pulp-bench-origin-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> StaticServer:
+        self.root.chmod(self.root.stat().st_mode | 0o055)  # nginx's workers run as nobody
+        server = f"    server {{ listen 127.0.0.1:{self.port}; root {self.root}; }}"
+        self.proc = _start_nginx(self.dir, nginx_conf(self.dir, self.workers, server), self.url)
         return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc = None
+    def __exit__(self, *exc: object) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- the stack ------------------------------------------------------------------------------------
@@ -390,6 +451,12 @@ class Stack:
         return f"https://127.0.0.1:{self.nginx_ports[2]}/"
 
     @property
+    def nginx_direct_http_url(self) -> str:
+        """The same direct server on plain HTTP (beside the content app, which has no TLS)."""
+        assert self.nginx, "stack started without nginx"
+        return f"http://127.0.0.1:{self.nginx.direct_http_port}/"
+
+    @property
     def admin_auth(self) -> tuple[str, str]:
         return ("admin", self.admin_password)
 
@@ -452,10 +519,14 @@ class Stack:
         PULP_STACK_DB_NAME gets this checkout's, so it never touches the default database)."""
         import yaml
 
-        self._stack_py("shell", "--", "true")
-        data = yaml.safe_load(self.settings_path.read_text())
-        if data["DATABASES"]["default"]["NAME"] != self.db_name:
-            self.settings_path.unlink()
+        # An older stack.py may have no ``shell`` command: this checkout's then writes the file.
+        self._stack_py("shell", "--", "true", check=False)
+        ok = self.settings_path.exists() and (
+            yaml.safe_load(self.settings_path.read_text())["DATABASES"]["default"]["NAME"]
+            == self.db_name
+        )
+        if not ok:
+            self.settings_path.unlink(missing_ok=True)
             self._stack_py("shell", "--", "true", checkout=ROOT)
         if self.extra_settings:
             with self.settings_path.open("a") as fh:
@@ -499,7 +570,7 @@ class Stack:
             ).start()
         return self
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         """Until status/ lists the content app and every worker of the stack."""
         workers = sum(1 for n in self.pids() if n.startswith("worker-"))
         deadline = time.monotonic() + timeout
@@ -546,6 +617,49 @@ class Stack:
 
     def post(self, path: str, **kw: Any) -> requests.Response:
         return self.session.post(self._url(path), timeout=kw.pop("timeout", 120), **kw)
+
+    def create(self, path: str, **kw: Any) -> dict:
+        """POST ``path`` and return the created object (raise with the body on an error)."""
+        r = self.post(path, **kw)
+        if r.status_code >= 400:
+            raise RuntimeError(f"POST {path}: {r.status_code} {r.text[:500]}")
+        return r.json()
+
+    def run_task(self, path: str, timeout: float = 600, **kw: Any) -> tuple[dict, float]:
+        """POST ``path`` (an endpoint answering 202 with a task), wait for it; returns the task
+        and its seconds from just before the POST to its ``finished_at`` (one machine, one
+        clock: the time a user waits, without the client's polling interval)."""
+        started = time.time()
+        task = self.wait_task(self.create(path, **kw)["task"], timeout=timeout)
+        finished = datetime.datetime.fromisoformat(task["finished_at"].replace("Z", "+00:00"))
+        return task, finished.timestamp() - started
+
+    def wait_group(self, href: str, timeout: float = 600) -> dict:
+        """Poll a task group until every task of it ended; raise if one did not complete."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            group = self.get(href).json()
+            busy = group["waiting"] + group["running"] + group.get("canceling", 0)
+            if group["all_tasks_dispatched"] and not busy:
+                if group["failed"] or group["canceled"]:
+                    raise RuntimeError(f"task group {href}: {group}")
+                return group
+            time.sleep(0.05)
+        raise TimeoutError(f"task group {href} still running after {timeout} s")
+
+    def worker_peak_rss_mib(self) -> float:
+        """The largest ``VmHWM`` (peak resident memory) among the stack's task workers."""
+        peak = 0.0
+        for name, pid in self.pids().items():
+            if not name.startswith("worker"):
+                continue
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+            peak = max(peak, int(m.group(1)) / 1024 if m else 0.0)
+        return peak
 
     def _url(self, path: str) -> str:
         if path.startswith("http"):
@@ -676,7 +790,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 # --- figures and the runner -----------------------------------------------------------------------
 
-HIGHER_IS_BETTER = {"req/s", "MiB/s", "files/s", "units/s", "x"}
+HIGHER_IS_BETTER = {"req/s", "MiB/s", "files/s", "units/s", "tasks/s", "x"}
 
 
 @dataclass
@@ -792,6 +906,17 @@ def stacks_for(name: str, args: argparse.Namespace, **kw: Any) -> list[Stack]:
     return out
 
 
+_SHARED: dict[str, Any] = {}
+
+
+def shared(key: str, factory: Callable[[], Any]) -> Any:
+    """One object for every stack of the run (fixture trees, origins), made on first use; ``run``
+    calls its ``close()`` at the end, so the two stacks of a --compare run sync the same bytes."""
+    if key not in _SHARED:
+        _SHARED[key] = factory()
+    return _SHARED[key]
+
+
 def run(
     name: str,
     setup: Callable[[Stack, argparse.Namespace], Any],
@@ -800,10 +925,12 @@ def run(
     parser: argparse.ArgumentParser | None = None,
     title: str | None = None,
     argv: Sequence[str] | None = None,
+    teardown: Callable[[Any], None] | None = None,
     **stack_kw: Any,
 ) -> tuple[list[Figure], list[Figure] | None]:
     """A bench's ``main``: start the stack(s), ``setup`` each once, ``measure`` each once per
-    round (alternating, so both see the same machine load), keep each figure's best, print."""
+    round (alternating, so both see the same machine load), keep each figure's best, print.
+    ``teardown(context)`` runs for every set-up context at the end (origins, temp dirs)."""
     args = common_args(parser).parse_args(argv)
     stacks = stacks_for(name, args, **stack_kw)
     contexts: list[Any] = []
@@ -818,7 +945,15 @@ def run(
     try:
         for stack in stacks:
             started.append(stack.__enter__())
-            contexts.append(setup(stack, args))
+            try:
+                contexts.append(setup(stack, args))
+            except (RuntimeError, KeyError, requests.RequestException) as exc:
+                if not stack.ref:
+                    raise
+                # A REF that predates what the bench measures (an endpoint it lacks): this
+                # checkout's figures still print, REF's column says why it is empty.
+                print(f"harness: {stack.ref} cannot run {name}: {exc}"[:600], flush=True)
+                stacks = stacks[:1]
         for _ in range(max(1, args.rounds)):
             for i, stack in enumerate(stacks):
                 for fig in measure(stack, contexts[i], args):
@@ -827,10 +962,79 @@ def run(
                     prev = best[i].get(fig.name)
                     best[i][fig.name] = fig.better(prev) if prev else fig
     finally:
+        for ctx in contexts:
+            if teardown:
+                teardown(ctx)
         for stack in started:
             stack.__exit__(None, None, None)
+        while _SHARED:
+            _SHARED.popitem()[1].close()
     this = [best[0][n] for n in order if n in best[0]]
-    ref = [best[1][n] for n in order if n in best[1]] if len(stacks) > 1 else None
+    ref = [best[1][n] for n in order if n in best[1]] if args.compare else None
     rounds = f"best of {args.rounds} round(s)" if args.rounds > 1 else "1 round"
     print_table(title or f"{name} ({rounds})", this, ref, args.compare or "")
     return this, ref
+
+
+# --- setup through the REST API (works on any commit's stack) -------------------------------------
+
+
+def file_repository(stack: Stack, name: str, files: dict[str, bytes] | None = None) -> dict:
+    """A file repository holding ``files`` (relative path -> bytes), uploaded through the API."""
+    repo = stack.create("repositories/file/file/", json={"name": name})
+    for rel, data in (files or {}).items():
+        stack.run_task(
+            "content/file/files/",
+            data={"relative_path": rel, "repository": repo["pulp_href"]},
+            files={"file": (rel, data)},
+        )
+    return stack.get(repo["pulp_href"]).json()
+
+
+def synced_repository(
+    stack: Stack, name: str, manifest_url: str, policy: str = "immediate"
+) -> tuple[dict, dict, float]:
+    """A repository and remote for ``manifest_url``, synced once: (repo, remote, seconds)."""
+    repo = stack.create("repositories/file/file/", json={"name": name})
+    remote = stack.create(
+        "remotes/file/file/", json={"name": name, "url": manifest_url, "policy": policy}
+    )
+    _, took = sync(stack, repo, remote)
+    return repo, remote, took
+
+
+def sync(stack: Stack, repo: dict, remote: dict, **body: Any) -> tuple[dict, float]:
+    return stack.run_task(f"{repo['pulp_href']}sync/", json={"remote": remote["pulp_href"], **body})
+
+
+def publish_and_distribute(stack: Stack, repo: dict, base_path: str, **extra: Any) -> dict:
+    """Publish the repository's latest version and distribute it at ``base_path``."""
+    task, _ = stack.run_task("publications/file/file/", json={"repository": repo["pulp_href"]})
+    publication = task["created_resources"][0]
+    return distribute(stack, base_path, publication=publication, **extra)
+
+
+def distribute(stack: Stack, base_path: str, **target: Any) -> dict:
+    """A file distribution at ``base_path`` of ``target`` (publication=/repository=, guard...)."""
+    task, _ = stack.run_task(
+        "distributions/file/file/", json={"name": base_path, "base_path": base_path, **target}
+    )
+    return stack.get(task["created_resources"][0]).json()
+
+
+def artifact_name(stack: Stack, data: bytes) -> str:
+    """MEDIA_ROOT-relative file name of the stored artifact with ``data``'s sha256."""
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    found = stack.get(f"artifacts/?sha256={sha}").json()["results"]
+    if not found:
+        raise RuntimeError(f"no artifact with sha256 {sha}")
+    name = found[0]["file"]
+    return name.split(stack.media_root, 1)[-1].lstrip("/")
+
+
+def median(values: Sequence[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
