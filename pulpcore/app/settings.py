@@ -59,6 +59,28 @@ STATIC_URL = "/assets/"
 WORKING_DIRECTORY = "/var/lib/pulp/tmp/"
 FILE_UPLOAD_TEMP_DIR = WORKING_DIRECTORY
 
+# Where stored bytes live is STORAGES["default"] (in the Django block below): the filesystem under
+# MEDIA_ROOT by default, or S3 with BACKEND "storages.backends.s3boto3.S3Boto3Storage" (Pulp's
+# name; it means pulpcore.app.storage_s3.PulpS3Storage here). Pulp's older single name for the
+# same thing; when set it replaces STORAGES["default"]["BACKEND"].
+DEFAULT_FILE_STORAGE = None
+# S3 storage (django-storages' names, as Pulp documents them); read only with an S3 backend.
+AWS_ACCESS_KEY_ID = None
+AWS_SECRET_ACCESS_KEY = None  # a secret: keep it in a vault-encrypted settings file
+AWS_STORAGE_BUCKET_NAME = None
+# The S3-compatible server's URL (MinIO, Ceph, moto ...); None means AWS itself.
+AWS_S3_ENDPOINT_URL = None
+AWS_S3_REGION_NAME = None
+# Canned ACL given to uploaded objects (e.g. "private"); None leaves the bucket's default.
+AWS_DEFAULT_ACL = None
+# "path" or "virtual" host addressing; None lets botocore choose.
+AWS_S3_ADDRESSING_STYLE = None
+# Seconds a presigned download URL stays valid.
+AWS_QUERYSTRING_EXPIRE = 3600
+# Content app on S3: answer an artifact request with a 302 to a presigned URL (true), or stream
+# the object through the content app (false). Ignored for filesystem storage.
+REDIRECT_TO_OBJECT_STORAGE = True
+
 # Key file for the fields Pulp stores encrypted (remote credentials, task arguments): one Fernet
 # key per line, the first encrypts, all decrypt (see pulpcore/app/crypto.py, rotate-db-key).
 DB_ENCRYPTION_KEY = "/etc/pulp/certs/database_fields.symmetric.key"

@@ -18,6 +18,12 @@ from dynaconf import ValidationError, Validator
 KNOWN_CHECKSUMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off", "")
+# The S3 backend names an operator may write in STORAGES (Pulp's docs use the first); all mean ours.
+S3_BACKEND_ALIASES = (
+    "storages.backends.s3boto3.S3Boto3Storage",
+    "storages.backends.s3.S3Storage",
+)
+S3_BACKEND = "pulpcore.app.storage_s3.PulpS3Storage"
 
 
 class SettingsError(Exception):
@@ -243,6 +249,21 @@ VALIDATORS = [
         "REPLICATE_REMOTE_POLICY must be 'immediate' or 'on_demand', got {value!r}",
     ),
     _check("DB_ENCRYPTION_KEY", _key_file, "DB_ENCRYPTION_KEY is not a readable key file"),
+    _check(
+        "REDIRECT_TO_OBJECT_STORAGE",
+        _boolish,
+        "REDIRECT_TO_OBJECT_STORAGE must be true or false, got {value!r}",
+    ),
+    _check(
+        "AWS_QUERYSTRING_EXPIRE",
+        _intlike(1),
+        "AWS_QUERYSTRING_EXPIRE must be a positive number of seconds, got {value!r}",
+    ),
+    _check(
+        "AWS_S3_ADDRESSING_STYLE",
+        lambda v: v in (None, "", "auto", "path", "virtual"),
+        "AWS_S3_ADDRESSING_STYLE must be 'path', 'virtual' or 'auto', got {value!r}",
+    ),
 ]
 
 # Settings whose derived value must reach django.conf.settings, which reads dynaconf's object.
@@ -263,6 +284,9 @@ DERIVED = (
     "CONTENT_STREAM_REPLAY_LIMIT",
     "HIDE_GUARDED_DISTRIBUTIONS",
     "ORPHAN_CLEANUP_INTERVAL",
+    "STORAGES",
+    "REDIRECT_TO_OBJECT_STORAGE",
+    "AWS_QUERYSTRING_EXPIRE",
 )
 
 
@@ -301,6 +325,30 @@ def derive(mod: ModuleType) -> None:
     mod.HIDE_GUARDED_DISTRIBUTIONS = _to_bool(mod.HIDE_GUARDED_DISTRIBUTIONS)
     interval = mod.ORPHAN_CLEANUP_INTERVAL
     mod.ORPHAN_CLEANUP_INTERVAL = None if interval in (None, "") else int(interval)
+    derive_storage(mod)
+
+
+def derive_storage(mod: ModuleType) -> None:
+    """STORAGES["default"] from Pulp's names: DEFAULT_FILE_STORAGE wins, S3 aliases mean ours."""
+    storages = dict(mod.STORAGES)
+    default = dict(storages.get("default") or {})
+    if mod.DEFAULT_FILE_STORAGE:
+        default["BACKEND"] = str(mod.DEFAULT_FILE_STORAGE)
+    backend = default.get("BACKEND")
+    if not backend:
+        raise SettingsError("STORAGES.default.BACKEND must name a storage class")
+    if backend in S3_BACKEND_ALIASES:
+        default["BACKEND"] = backend = S3_BACKEND
+    if backend == S3_BACKEND:
+        options = default.get("OPTIONS") or {}
+        if not (options.get("bucket_name") or mod.AWS_STORAGE_BUCKET_NAME):
+            raise SettingsError(
+                "the S3 storage needs AWS_STORAGE_BUCKET_NAME (the bucket for artifacts)"
+            )
+    storages["default"] = default
+    mod.STORAGES = storages
+    mod.REDIRECT_TO_OBJECT_STORAGE = _to_bool(mod.REDIRECT_TO_OBJECT_STORAGE)
+    mod.AWS_QUERYSTRING_EXPIRE = int(mod.AWS_QUERYSTRING_EXPIRE)
 
 
 def finalize(mod: ModuleType, dict_defaults: dict[str, dict] | None = None) -> None:

@@ -1,5 +1,6 @@
 """What ``status/`` reports, gathered with as few queries as possible."""
 
+import logging
 import shutil
 from datetime import timedelta
 
@@ -9,6 +10,8 @@ from django.db import connection
 from django.utils import timezone
 
 from pulpcore.app.apps import PulpPluginAppConfig
+
+log = logging.getLogger(__name__)
 
 
 def versions() -> list[dict]:
@@ -54,7 +57,22 @@ def _redis_ok() -> bool:
         return False
 
 
-def _storage() -> dict:
+def _storage() -> dict | None:
+    """Disk usage of MEDIA_ROOT; for an object store None while it answers (a bucket has no size
+    to report cheaply), and all-null figures when it does not, as for an unreadable MEDIA_ROOT.
+
+    The bucket probe has its own short timeouts, so status/ answers within seconds of a store
+    going away instead of waiting on boto3's retries.
+    """
+    from pulpcore.app.storage import StorageUnavailable, is_local, probe
+
+    if not is_local():
+        try:
+            probe(timeout=2.0)
+            return None
+        except StorageUnavailable as exc:
+            log.warning("status: storage unavailable: %s", exc)
+            return {"total": None, "used": None, "free": None}
     try:
         usage = shutil.disk_usage(settings.MEDIA_ROOT)
         return {"total": usage.total, "used": usage.used, "free": usage.free}
@@ -112,7 +130,7 @@ def collect_status() -> dict:
         "online_content_apps": content_apps,
         "database_connection": {"connected": db_ok},
         "redis_connection": {"connected": _redis_ok()},
-        "storage": _storage(),
+        **({} if (storage := _storage()) is None else {"storage": storage}),
         "content_settings": {
             "content_origin": settings.CONTENT_ORIGIN,
             "content_path_prefix": settings.CONTENT_PATH_PREFIX,

@@ -34,6 +34,9 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+    from pulpcore.app.storage import check_storage_or_exit
+
+    check_storage_or_exit()
 
 
 async def server():

@@ -42,6 +42,7 @@ class ContentApp:
         self.use_cache = settings.CONTENT_RESOLVE_CACHE
         self.accel_prefix = settings.CONTENT_X_ACCEL_REDIRECT
         self.ondemand = OnDemand(self.db, replay_limit=settings.CONTENT_STREAM_REPLAY_LIMIT)
+        self.objects = _object_server()
         self.heartbeat_enabled = heartbeat
         self.name = f"{os.getpid()}@{socket.gethostname()}"
         self._tasks: list[asyncio.Task] = []
@@ -49,6 +50,8 @@ class ContentApp:
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def startup(self, app: web.Application) -> None:
+        if self.objects is not None:
+            self.objects.warm_up()
         if self.use_cache:
             self._tasks.append(asyncio.get_running_loop().create_task(self._keep_listening()))
         if self.heartbeat_enabled:
@@ -66,6 +69,8 @@ class ContentApp:
                 pass
         self._stop_listening()
         await self.ondemand.close()
+        if self.objects is not None:
+            await self.objects.close()
         if self.heartbeat_enabled:
             try:
                 await self.db.run(_forget, self.name)
@@ -154,7 +159,7 @@ class ContentApp:
         if match is not None:
             if match.artifact_file is not None:
                 try:
-                    return await self._serve_file(request, match.artifact_file, match)
+                    return await self._serve_stored(request, match.artifact_file, match)
                 except MissingArtifactFile:
                     self.cache.invalidate()
                     return _error(404, f"Not found: {request.path} (its file is missing)")
@@ -170,6 +175,12 @@ class ContentApp:
             404,
             f"Not found: {request.path} is not in distribution '{resolution.distro.base_path}'",
         )
+
+    async def _serve_stored(self, request: web.Request, name: str, match) -> web.StreamResponse:
+        """A stored artifact from whichever storage holds it."""
+        if self.objects is not None:
+            return await self.objects.serve(request, name, match.relative_path)
+        return await self._serve_file(request, name, match)
 
     async def _serve_file(self, request: web.Request, name: str, match) -> web.StreamResponse:
         response = ArtifactResponse(
@@ -187,7 +198,7 @@ class ContentApp:
         info = await self.db.run(on_demand_sync, match.content_artifact_id)
         if info.artifact_file:  # stored meanwhile (by us or another process)
             self.cache.invalidate()
-            return await self._serve_file(request, info.artifact_file, match)
+            return await self._serve_stored(request, info.artifact_file, match)
         if not info.sources:
             return _error(404, f"Not found: {request.path} has no artifact and no remote")
         ctype = content_type_for(match.relative_path)
@@ -207,7 +218,7 @@ class ContentApp:
             # Too far along to replay: wait for the stored file (or the failure).
             await asyncio.shield(flight.task)
             if flight.error is None and flight.artifact_file:
-                return await self._serve_file(request, flight.artifact_file, match)
+                return await self._serve_stored(request, flight.artifact_file, match)
             return _error(502, f"Could not fetch {request.path} from the remote.")
         return await self._stream(request, flight, queue, ctype, size)
 
@@ -249,6 +260,17 @@ class ContentApp:
             await response.write(held)
         await response.write_eof()
         return response
+
+
+def _object_server():
+    """An ObjectServer when artifacts live in an object store; None for the filesystem."""
+    from pulpcore.app.storage import is_local
+
+    if is_local():
+        return None
+    from pulpcore.content.objects import ObjectServer
+
+    return ObjectServer(redirect=settings.REDIRECT_TO_OBJECT_STORAGE)
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> web.Response:

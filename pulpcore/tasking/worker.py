@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     _setup_django()
     from django.conf import settings
 
+    from pulpcore.app.storage import check_storage_or_exit
+
+    check_storage_or_exit()
+
     if args.resource_manager:
         if settings.USE_NEW_WORKER_STYLE:
             _idle_forever()

@@ -12,6 +12,7 @@ import requests
 
 from pulpcore.app.models import Artifact, ContentArtifact
 from tests.fixtures import FixtureServer, make_file_fixture
+from tests.s3 import every_content_storage
 from tests.unit.content_support import (
     AppThread,
     add_files,
@@ -27,7 +28,7 @@ P = "/pulp/content/"
 
 
 @pytest.fixture
-def app():
+def app(content_storage):
     a = AppThread().start()
     a.wait_cache_ready()
     yield a
@@ -58,7 +59,8 @@ def _stored(rel: str) -> bool:
     return ContentArtifact.objects.filter(relative_path=rel, artifact__isnull=False).exists()
 
 
-def test_first_fetch_streams_and_saves_then_storage(app, origin):
+@every_content_storage
+def test_first_fetch_streams_and_saves_then_storage(app, origin, content_storage):
     fixture, server, files = _setup(origin, "on_demand", "od")
     url = app.url(P + "od/0.iso")
     assert not _stored("0.iso")
@@ -67,9 +69,16 @@ def test_first_fetch_streams_and_saves_then_storage(app, origin):
     assert server.counts.get("0.iso") == 1
     assert _stored("0.iso")
     art = Artifact.objects.get(sha256=hashlib.sha256(files["0.iso"]).hexdigest())
-    assert open(art.file.path, "rb").read() == files["0.iso"]
+    from pulpcore.app.storage import is_local, open_stored
+
+    assert is_local() == (content_storage == "filesystem")
+    with open_stored(art.file.name) as fp:  # verified and kept in the bucket on S3
+        assert fp.read() == files["0.iso"]
     r2 = requests.get(url)
-    assert r2.content == files["0.iso"] and r2.headers["ETag"] == f'"{art.sha256}"'
+    assert r2.content == files["0.iso"]
+    assert bool(r2.history) == (content_storage == "s3-redirect")
+    if content_storage == "filesystem":
+        assert r2.headers["ETag"] == f'"{art.sha256}"'
     assert server.counts.get("0.iso") == 1  # second fetch came from storage
     r3 = requests.get(url, headers={"Range": "bytes=10-19"})
     assert r3.status_code == 206 and r3.content == files["0.iso"][10:20]

@@ -9,6 +9,7 @@ import time
 import pytest
 import requests
 
+from tests.s3 import every_content_storage
 from tests.unit.content_support import (
     AppThread,
     add_files,
@@ -24,7 +25,7 @@ P = "/pulp/content/"
 
 
 @pytest.fixture
-def app():
+def app(content_storage):
     a = AppThread().start()
     a.wait_cache_ready()
     yield a
@@ -64,12 +65,17 @@ def raw_get(app: AppThread, target: str, method: str = "GET", headers=None):
 
 
 # --- resolution -----------------------------------------------------------------------------------
-def test_publication_files_and_metadata(app, published, files):
+@every_content_storage
+def test_publication_files_and_metadata(app, published, files, content_storage):
     for rel, data in files.items():
         r = requests.get(app.url(P + "pub/dist/" + rel))
         assert r.status_code == 200, rel
         assert hashlib.sha256(r.content).hexdigest() == hashlib.sha256(data).hexdigest()
-        assert r.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+        if content_storage == "filesystem":
+            assert r.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+        else:  # the store's own validator (an MD5 on S3)
+            assert r.headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+        assert bool(r.history) == (content_storage == "s3-redirect")
         assert r.headers["Accept-Ranges"] == "bytes"
         assert "Last-Modified" in r.headers
     r = requests.get(app.url(P + "pub/dist/PULP_MANIFEST"))
@@ -213,7 +219,10 @@ def test_head(app, published, files):
         ("items=0-1", 200, None),
     ],
 )
-def test_ranges(app, published, files, header, status, expect):
+@every_content_storage
+def test_ranges(app, published, files, header, status, expect, content_storage):
+    if content_storage == "s3-redirect" and not header.startswith("bytes="):
+        pytest.skip("after a redirect the store reads the Range header itself (moto: a 206)")
     data = files["a.iso"]
     r = requests.get(app.url(P + "pub/dist/a.iso"), headers={"Range": header})
     assert r.status_code == status
@@ -222,7 +231,8 @@ def test_ranges(app, published, files, header, status, expect):
         assert r.content == data[start : end + 1]
         assert r.headers["Content-Range"] == f"bytes {start}-{end}/{len(data)}"
     elif status == 416:
-        assert r.headers["Content-Range"] == f"bytes */{len(data)}"
+        if content_storage == "filesystem":  # S3 answers 416 with an XML body instead
+            assert r.headers["Content-Range"] == f"bytes */{len(data)}"
     else:
         assert r.content == data
 
@@ -318,14 +328,20 @@ def test_cache_serves_without_queries(app, published, monkeypatch):
     assert len(calls) == 1  # the spy does see misses
 
 
-def test_missing_file_on_disk_is_404_not_500(app, published, files):
+@every_content_storage
+def test_missing_file_on_disk_is_404_not_500(app, published, files, content_storage):
     from pulpcore.app.models import Artifact
+    from pulpcore.app.storage import delete_stored
 
     sha = hashlib.sha256(files["dir/b.txt"]).hexdigest()
     art = Artifact.objects.get(sha256=sha)
-    os.unlink(art.file.path)
+    delete_stored(art.file.name)
     r = requests.get(app.url(P + "pub/dist/dir/b.txt"))
-    assert r.status_code == 404 and "missing" in r.text
+    if content_storage == "s3-redirect":
+        # Answered without asking the store; the store then refuses the missing key itself.
+        assert r.history and r.status_code in (403, 404)
+    else:
+        assert r.status_code == 404 and "missing" in r.text
 
 
 # --- heartbeat ------------------------------------------------------------------------------------
@@ -346,6 +362,7 @@ def test_heartbeat_registers_refreshes_and_unregisters(settings):
     assert not AppStatus.objects.filter(name=a.state.name).exists()
 
 
+@every_content_storage
 def test_large_file_full_and_range_use_sendfile_path(app):
     """Above the small-file threshold the bytes go through sendfile; check they are exact."""
     from pulpcore.content.serve import SMALL_FILE
@@ -385,7 +402,8 @@ def test_content_guard_refuses_and_can_hide_listing(app, published, settings):
     assert 'href="pub/"' not in requests.get(app.url(P)).text
 
 
-def test_empty_file(app):
+@every_content_storage
+def test_empty_file(app, content_storage):
     repo = make_repository()
     add_files(repo, {"empty.txt": b""})
     distribute("emptyfile", repository=repo)
@@ -393,7 +411,9 @@ def test_empty_file(app):
     r = requests.get(url)
     assert r.status_code == 200 and r.content == b"" and r.headers["Content-Length"] == "0"
     r = requests.get(url, headers={"Range": "bytes=0-"})
-    assert r.status_code == 416 and r.headers["Content-Range"] == "bytes */0"
+    assert r.status_code == 416
+    if content_storage == "filesystem":  # S3 answers 416 with an XML body instead
+        assert r.headers["Content-Range"] == "bytes */0"
 
 
 # --- artifact distributions (core.artifact) ------------------------------------------------------

@@ -5,13 +5,13 @@ import os
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
 from pulpcore.app.models import Artifact, Task, Upload, Worker
+from pulpcore.app.storage import open_stored, stored_exists
 from pulpcore.tasking import runner, scheduler
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def _multipart(fields: dict) -> bytes:
     return encode_multipart("BoUnDaRy", fields)
 
 
-def test_chunked_upload_commit_creates_artifact(client):
+def test_chunked_upload_commit_creates_artifact(client, storage_backend):
     data = os.urandom(2500)
     resp = client.post(f"{API}uploads/", {"size": len(data)}, content_type="application/json")
     assert resp.status_code == 201, resp.content
@@ -70,8 +70,11 @@ def test_chunked_upload_commit_creates_artifact(client):
     assert task.state == "completed", task.error
     artifact = Artifact.objects.get(sha256=sha)
     assert [c.content_object for c in task.created_resources.all()] == [artifact]
-    with open(os.path.join(settings.MEDIA_ROOT, artifact.file.name), "rb") as fp:
+    with open_stored(artifact.file.name) as fp:
         assert fp.read() == data
+    if storage_backend is not None:  # chunks and artifact went to the bucket, chunks are gone
+        assert storage_backend.keys("artifact/") >= {artifact.file.name}
+        assert not storage_backend.keys("upload/")
     assert not Upload.objects.exists()
 
 
@@ -143,17 +146,20 @@ def _artifact(data: bytes, age_minutes: int = 0) -> Artifact:
     return art
 
 
-def test_orphan_cleanup_removes_old_unused_artifacts_and_files(client):
+def test_orphan_cleanup_removes_old_unused_artifacts_and_files(client, storage_backend):
     old = _artifact(os.urandom(10), age_minutes=120)
     fresh = _artifact(os.urandom(10))
-    old_path = os.path.join(settings.MEDIA_ROOT, old.file.name)
-    assert os.path.exists(old_path)
+    assert stored_exists(old.file.name)
+    if storage_backend is not None:
+        assert old.file.name in storage_backend.keys("artifact/")
     task = run_task_of(
         client.post(f"{API}orphans/cleanup/", {"orphan_protection_time": 60}, "application/json")
     )
     assert task.state == "completed", task.error
     assert not Artifact.objects.filter(pk=old.pk).exists()
-    assert not os.path.exists(old_path)
+    assert not stored_exists(old.file.name) and stored_exists(fresh.file.name)
+    if storage_backend is not None:
+        assert old.file.name not in storage_backend.keys("artifact/")
     assert Artifact.objects.filter(pk=fresh.pk).exists()
     codes = sorted(p.code for p in task.progress_reports.all())
     assert codes == ["clean-up.artifacts", "clean-up.content"]
@@ -212,13 +218,15 @@ def _age(model, pk, **minutes_by_field) -> None:
     )
 
 
-def test_upload_protection_time_removes_stale_uploads_in_orphan_cleanup(client, settings):
+def test_upload_protection_time_removes_stale_uploads_in_orphan_cleanup(
+    client, settings, storage_backend
+):
     resp = client.post(f"{API}uploads/", {"size": 4}, "application/json")
     old_href = resp.json()["pulp_href"]
     assert put_chunk(client, old_href, b"ab", 0, 4).status_code == 200
     old = Upload.objects.get()
-    chunk_path = os.path.join(settings.MEDIA_ROOT, old.chunks.get().file.name)
-    assert os.path.exists(chunk_path)
+    chunk_name = old.chunks.get().file.name
+    assert stored_exists(chunk_name)
     fresh_href = client.post(f"{API}uploads/", {"size": 4}, "application/json").json()["pulp_href"]
     _age(Upload, old.pk, pulp_created=90)
     cleanup = f"{API}orphans/cleanup/"
@@ -229,7 +237,7 @@ def test_upload_protection_time_removes_stale_uploads_in_orphan_cleanup(client, 
     settings.UPLOAD_PROTECTION_TIME = 60
     assert run_task_of(client.post(cleanup, {}, "application/json")).state == "completed"
     assert client.get(old_href).status_code == 404
-    assert not os.path.exists(chunk_path)
+    assert not stored_exists(chunk_name)
     assert client.get(fresh_href).status_code == 200
 
 

@@ -11,7 +11,7 @@ from pulpcore.app.files import MultiHasher
 from pulpcore.app.models import Artifact
 from pulpcore.app.models.content import CHECKSUM_NAMES
 from pulpcore.app.serializers.base import ModelSerializer
-from pulpcore.app.storage import artifact_relpath
+from pulpcore.app.storage import artifact_relpath, delete_stored, local_path, stored_exists
 
 
 def _digests_of(upload) -> tuple[dict[str, str], int]:
@@ -100,13 +100,19 @@ class ArtifactSerializer(ModelSerializer):
         """
         upload = validated_data.pop("file")
         artifact = Artifact(**validated_data)
-        dest = os.path.join(settings.MEDIA_ROOT, artifact_relpath(artifact.sha256))
-        existed_before = os.path.exists(dest)
+        name = artifact_relpath(artifact.sha256)
+        existed_before = stored_exists(name)
         source, own_copy = _temporary_path(upload)
         try:
-            if existed_before and not Artifact.objects.filter(sha256=artifact.sha256).exists():
+            dest = local_path(name)
+            if (
+                dest is not None
+                and existed_before
+                and not Artifact.objects.filter(sha256=artifact.sha256).exists()
+            ):
                 # A file with no row (left by a crash, or by a racing identical upload) may hold
-                # anything: atomically put the bytes we just verified in its place.
+                # anything: atomically put the bytes we just verified in its place. (An object
+                # store's upload always replaces the object.)
                 try:
                     os.chmod(source, 0o644)  # as storage leaves artifacts (web server reads)
                     os.replace(source, dest)
@@ -119,8 +125,8 @@ class ArtifactSerializer(ModelSerializer):
             if own_copy and os.path.exists(source):
                 os.unlink(source)  # our copy of an in-memory upload: nobody else removes it
             owner = Artifact.objects.filter(sha256=artifact.sha256).exists()
-            if not existed_before and not owner and os.path.exists(dest):
-                os.unlink(dest)  # we placed it and no row refers to it
+            if not existed_before and not owner:
+                delete_stored(name)  # we placed it (if it got that far) and no row refers to it
             if isinstance(exc, IntegrityError) and owner:
                 # Lost a race with an identical upload: same answer as the check in validate().
                 raise serializers.ValidationError(

@@ -48,6 +48,7 @@ from pulpcore.app.models import (
     Repository,
     RepositoryVersion,
 )
+from pulpcore.app.storage import local_path, open_stored, stored_size
 from pulpcore.app.util import get_url
 from pulpcore.tasking.context import current_task, record_created
 
@@ -382,14 +383,8 @@ def pulp_export(
             ) as progress:
                 ticker = Ticker(progress)
                 for artifact in artifacts.iterator(chunk_size=500):
-                    path = artifact.file.path
                     try:
-                        info = tar.gettarinfo(path, arcname=artifact.file.name)
-                        info.uid = info.gid = 0
-                        info.mtime = int(info.mtime)
-                        info.uname = info.gname = ""
-                        with open(path, "rb") as fh:
-                            tar.addfile(info, fh)
+                        _add_artifact(tar, artifact)
                     except OSError as exc:
                         raise ExportError(
                             f"The file of artifact {artifact.sha256} cannot be read"
@@ -452,6 +447,41 @@ def pulp_export(
 
 
 # --- filesystem exports --------------------------------------------------------------------------
+def _add_artifact(tar: tarfile.TarFile, artifact: Artifact) -> None:
+    """One artifact as a tar member named by its storage name, read from wherever it is stored."""
+    path = local_path(artifact.file.name)
+    if path is not None:
+        info = tar.gettarinfo(path, arcname=artifact.file.name)
+        info.mtime = int(info.mtime)
+    else:
+        info = tarfile.TarInfo(artifact.file.name)
+        info.size = stored_size(artifact.file.name)
+        info.mode = 0o644
+        info.mtime = int(artifact.pulp_created.timestamp())
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    with open_stored(artifact.file.name) as fh:
+        tar.addfile(info, fh)
+
+
+def _place_artifact(artifact: Artifact, dest: str, method: str) -> None:
+    """Put an artifact's bytes at ``dest``: linked from the filesystem storage, or written.
+
+    An object store has no file to link to, so hardlink and symlink exporters write a copy there.
+    """
+    path = local_path(artifact.file.name)
+    if path is not None:
+        _place(path, dest, method)
+        return
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.lexists(dest):
+        os.unlink(dest)
+    tmp = f"{dest}.{uuid.uuid4().hex}.part"
+    with open_stored(artifact.file.name) as src, open(tmp, "wb") as out:
+        shutil.copyfileobj(src, out, 1024 * 1024)
+    os.replace(tmp, dest)
+
+
 def _place(source: str, dest: str, method: str) -> None:
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     if os.path.lexists(dest):
@@ -536,7 +566,7 @@ def filesystem_export(
     ) as progress:
         ticker = Ticker(progress)
         for relative_path, artifact in files:
-            _place(artifact.file.path, _safe_join(exporter.path, relative_path), exporter.method)
+            _place_artifact(artifact, _safe_join(exporter.path, relative_path), exporter.method)
             ticker.tick()
         ticker.flush()
     record_created(export)

@@ -40,7 +40,12 @@ from pulpcore.app.models import (
     TaskGroup,
     new_temp_path,
 )
-from pulpcore.app.storage import artifact_relpath, place_artifact_file
+from pulpcore.app.storage import (
+    artifact_relpath,
+    delete_stored,
+    place_artifact_file,
+    stored_exists,
+)
 from pulpcore.app.tasks.export import (
     ARTIFACT_RESOURCE,
     CONTENT_ARTIFACT_RESOURCE,
@@ -377,8 +382,8 @@ def store_artifacts(paths: list[str], rows: list[dict], found: dict, placed: lis
                 if hasher.digests()["sha256"] != sha256 or hasher.size != digests["size"]:
                     os.unlink(temp)
                     raise PulpImportError(f"The artifact {sha256} changed while it was imported.")
-                dest = os.path.join(settings.MEDIA_ROOT, artifact_relpath(sha256))
-                if not os.path.exists(dest):
+                dest = artifact_relpath(sha256)
+                if not stored_exists(dest):
                     placed.append(dest)
                 place_artifact_file(temp, sha256)
                 row = by_sha[sha256]
@@ -507,12 +512,9 @@ def pulp_import(import_pk: str) -> None:
             Artifact.objects.filter(sha256__in=created_shas).filter(
                 contentartifact__isnull=True
             ).delete()
-        for path in placed:
-            if (
-                os.path.exists(path)
-                and not Artifact.objects.filter(sha256=_sha_from_path(path)).exists()
-            ):
-                os.unlink(path)
+        for name in placed:
+            if not Artifact.objects.filter(sha256=_sha_from_path(name)).exists():
+                delete_stored(name)
         raise
     finally:
         TaskGroup.objects.filter(pk=group.pk).update(all_tasks_dispatched=True)

@@ -1,4 +1,4 @@
-"""Repair of stored artifacts: check each file, fetch missing or corrupted ones again.
+"""Repair of stored artifacts (on disk or in a bucket): check each file, fetch bad ones again.
 
 A file is checked for presence, then size, then (when asked) its sha256. A bad file is fetched
 again from any remote that knows its content, verified before it replaces the stored one. What
@@ -8,26 +8,28 @@ the task still completes, as Pulp's does, so one lost upload does not hide the r
 
 import asyncio
 import logging
-import os
 from collections.abc import Iterable
 
 from pulpcore.app.models import Artifact, ProgressReport, RemoteArtifact
+from pulpcore.app.storage import open_stored, replace_stored, stored_size
 
 log = logging.getLogger(__name__)
 
 
 def artifact_state(artifact: Artifact, verify_checksums: bool) -> str:
     """``ok``, ``missing`` or ``corrupted`` for a stored artifact's file."""
-    path = artifact.file.path
-    if not os.path.exists(path):
+    name = artifact.file.name
+    try:
+        size = stored_size(name)
+    except FileNotFoundError:
         return "missing"
-    if artifact.size is not None and os.path.getsize(path) != artifact.size:
+    if artifact.size is not None and size != artifact.size:
         return "corrupted"
     if verify_checksums:
         from pulpcore.app.files import MultiHasher
 
         hasher = MultiHasher(["sha256"])
-        with open(path, "rb") as fp:
+        with open_stored(name) as fp:
             while chunk := fp.read(1024 * 1024):
                 hasher.update(chunk)
         if hasher.digests()["sha256"] != artifact.sha256:
@@ -51,10 +53,7 @@ async def redownload(artifact: Artifact, sources: list[tuple[str, object]]) -> b
             continue
         finally:
             await factory.close()
-        dest = artifact.file.path
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        os.replace(result.path, dest)
-        os.chmod(dest, 0o644)
+        replace_stored(artifact.file.name, result.path)  # verified above; re-uploaded on S3
         return True
     return False
 

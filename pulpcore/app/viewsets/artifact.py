@@ -1,8 +1,5 @@
 """``artifacts/``: upload, list, read and delete stored files."""
 
-import os
-
-from django.conf import settings
 from django.db import models, transaction
 from rest_framework import mixins, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -12,6 +9,7 @@ from pulpcore.app.access import defaults as access_defaults
 from pulpcore.app.exceptions import Conflict
 from pulpcore.app.models import Artifact, ContentArtifact
 from pulpcore.app.serializers.artifact import ArtifactSerializer
+from pulpcore.app.storage import delete_stored
 from pulpcore.app.upload_handlers import HashingFileUploadHandler
 from pulpcore.app.viewsets.base import NamedModelViewSet
 from pulpcore.app.viewsets.filters.content import ArtifactFilter
@@ -61,8 +59,4 @@ def _remove_stored_file(name: str, sha256: str) -> None:
     """Remove an artifact's file unless a new row for the same bytes appeared meanwhile."""
     if not name or Artifact.objects.filter(sha256=sha256).exists():
         return
-    path = os.path.join(settings.MEDIA_ROOT, name)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    delete_stored(name)

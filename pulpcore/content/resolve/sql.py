@@ -4,7 +4,6 @@ They run in a database thread (see :mod:`.pool`). Which units a repository versi
 from :func:`pulpcore.app.queries.versions.membership_sql`, the same rule the API uses.
 """
 
-import os
 import re
 from dataclasses import replace
 
@@ -333,6 +332,8 @@ def _alternates(own: RemoteSource) -> list[RemoteSource]:
     ]
 
 
-def artifact_abspath(name: str) -> str:
-    """The stored file ``name`` (relative to MEDIA_ROOT) as an absolute path."""
-    return os.path.join(settings.MEDIA_ROOT, name)
+def artifact_abspath(name: str) -> str | None:
+    """The stored file ``name`` as an absolute path; None when storage is an object store."""
+    from pulpcore.app.storage import local_path
+
+    return local_path(name)
