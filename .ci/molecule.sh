@@ -14,11 +14,13 @@ export MOL_NET=${MOL_NET:-169.254.77}
 export MOL_VENV=${MOL_VENV:-/opt/pulp-molecule/venv}
 NSPAWN=$REPO/molecule/shared/nspawn
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(default multi-host upgrade)
-declare -A TIMEOUT=([default]=900 [multi-host]=1200 [upgrade]=1200)
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(default multi-host multi-host-s3 upgrade)
+declare -A TIMEOUT=([default]=900 [multi-host]=1200 [multi-host-s3]=1200 [upgrade]=1200)
 # The release the upgrade scenario starts from: an earlier commit of this repository (the first
 # one with working roles; its schema lacks later migrations, so the upgrade migrates).
 export MOL_PULP_PREVIOUS_REF=${MOL_PULP_PREVIOUS_REF:-4f7d19ba08a4cd2d7c2bfa15a9f66f6348706823}
+# The S3-compatible server multi-host-s3 runs on its database host (from the wheelhouse).
+export MOL_S3_SERVER_REQ=${MOL_S3_SERVER_REQ:-moto[server]==5.2.5}
 log() { echo "molecule.sh: $(date +%T) $*"; }
 
 cleanup() {
@@ -156,6 +158,8 @@ build_wheels() {
     [ "${PIPESTATUS[0]}" = 0 ] || return 1
   done
   rm -f "$wh"/pulpcore-*.whl
+  "$MOL_VENV/bin/pip" wheel -q -w "$wh" "$MOL_S3_SERVER_REQ" 2>&1 | grep -v '^WARNING: Location'
+  [ "${PIPESTATUS[0]}" = 0 ] || return 1
   export MOL_WHEELHOUSE=$wh
   export MOL_NSPAWN_EXTRA="--bind-ro=$wh:/srv/pulp-wheelhouse"
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end check through nginx with the real pulp CLI, run on the controller:
 # remote -> repository -> sync -> publication -> distribution -> download every file and compare
-# its sha256 with the source manifest.
+# its sha256 with the source manifest (following a redirect to object storage).
 # Usage: pulp-e2e.sh BASE_URL CA_FILE ADMIN_PASSWORD MANIFEST_URL NAME LOCAL_MANIFEST
 # Environment: PULP_CLI (path of `pulp`).
 set -euo pipefail
@@ -18,7 +18,8 @@ download_all() {
   step "download from $url"
   while IFS=, read -r path sha size; do
     [ -n "$path" ] || continue
-    got=$(curl -fsS --cacert "$CA" "${url%/}/$path" | sha256sum | cut -d' ' -f1)
+    # -L: on object storage the content app redirects to a presigned URL of the store.
+    got=$(curl -fsSL --cacert "$CA" "${url%/}/$path" | sha256sum | cut -d' ' -f1)
     if [ "$got" != "$sha" ]; then
       echo "e2e: $path: sha256 $got, expected $sha"
       exit 1
