@@ -80,21 +80,26 @@ def place_artifact_file(source_path: str, sha256: str) -> str:
         os.unlink(source_path)
         return rel
     dest = st.path(rel)
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
     if os.path.exists(dest):
         if os.path.abspath(source_path) != os.path.abspath(dest):
             os.unlink(source_path)
         return rel
+    _move_into_place(source_path, dest)
+    return rel
+
+
+def _move_into_place(source_path: str, dest: str) -> None:
+    """Rename ``source_path`` to ``dest`` (readable by the web server); across filesystems, copy
+    to a temp name beside the target and rename that, so ``dest`` never holds partial bytes."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
     try:
         os.replace(source_path, dest)
     except OSError:
-        # Different filesystem: copy to a temp name beside the target, then rename atomically.
         tmp = dest + ".part"
         shutil.copyfile(source_path, tmp)
         os.replace(tmp, dest)
         os.unlink(source_path)
     os.chmod(dest, 0o644)
-    return rel
 
 
 class StorageWriteError(OSError):
@@ -109,11 +114,11 @@ def save_local_file(name: str, source_path: str, st: Storage | None = None) -> s
     """
     st = st or storage()
     with open(source_path, "rb") as fp:
-        if is_local(st):
-            return st.save(name, File(fp, name=os.path.basename(name)))
         try:
             return st.save(name, File(fp, name=os.path.basename(name)))
         except Exception as exc:  # noqa: BLE001 - boto3 raises many kinds; all mean "not stored"
+            if is_local(st):
+                raise
             where = getattr(st, "endpoint_url", None) or "S3"
             bucket = getattr(st, "bucket_name", "?")
             detail = " ".join(str(exc).split()) or type(exc).__name__
@@ -134,20 +139,12 @@ def open_stored(name: str) -> IO[bytes]:
 
 def stored_size(name: str) -> int:
     """Size of a stored file in bytes (FileNotFoundError when missing)."""
-    st = storage()
-    path = local_path(name)
-    if path is not None:
-        return os.stat(path).st_size
-    return st.size(name)
+    return storage().size(name)
 
 
 def stored_exists(name: str) -> bool:
     """Whether storage holds a file named ``name`` (a HEAD request on S3)."""
-    st = storage()
-    path = local_path(name)
-    if path is not None:
-        return os.path.exists(path)
-    return st.exists(name)
+    return storage().exists(name)
 
 
 def replace_stored(name: str, source_path: str) -> None:
@@ -158,28 +155,12 @@ def replace_stored(name: str, source_path: str) -> None:
         save_local_file(name, source_path)
         os.unlink(source_path)
         return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    try:
-        os.replace(source_path, path)
-    except OSError:
-        tmp = path + ".part"
-        shutil.copyfile(source_path, tmp)
-        os.replace(tmp, path)
-        os.unlink(source_path)
-    os.chmod(path, 0o644)
+    _move_into_place(source_path, path)
 
 
 def delete_stored(name: str) -> None:
-    """Remove a stored file; a file that is already gone is not an error."""
-    st = storage()
-    path = local_path(name)
-    if path is not None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        return
-    st.delete(name)
+    """Remove a stored file; a file that is already gone is not an error (both backends)."""
+    storage().delete(name)
 
 
 def presigned_url(name: str, content_type: str | None = None) -> str:
@@ -207,20 +188,24 @@ def probe(timeout: float = 3.0) -> None:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = st._create_session()
-    client = session.client(
-        "s3",
-        region_name=st.region_name,
-        use_ssl=st.use_ssl,
-        endpoint_url=st.endpoint_url,
-        verify=st.verify,
-        config=Config(
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            retries={"max_attempts": 1, "mode": "standard"},
-            s3={"addressing_style": st.addressing_style} if st.addressing_style else {},
-        ),
-    )
+    # Built once per storage and timeout: status/ probes on every call, and a boto3 session
+    # plus client costs far more than the HEAD request itself.
+    clients = st.__dict__.setdefault("_pulp_probe_clients", {})
+    client = clients.get(timeout)
+    if client is None:
+        client = clients[timeout] = st._create_session().client(
+            "s3",
+            region_name=st.region_name,
+            use_ssl=st.use_ssl,
+            endpoint_url=st.endpoint_url,
+            verify=st.verify,
+            config=Config(
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                retries={"max_attempts": 1, "mode": "standard"},
+                s3={"addressing_style": st.addressing_style} if st.addressing_style else {},
+            ),
+        )
     where = st.endpoint_url or "AWS"
     bucket = st.bucket_name
     if not bucket:
