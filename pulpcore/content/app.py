@@ -20,6 +20,7 @@ from pulpcore.content.resolve import (
 from pulpcore.content.serve import (
     ArtifactResponse,
     MissingArtifactFile,
+    SmallFiles,
     content_type_for,
     listing_page,
 )
@@ -39,6 +40,7 @@ class ContentApp:
         self.media_root = settings.MEDIA_ROOT
         self.db = DB(settings.CONTENT_DB_THREADS)
         self.cache = ResolutionCache(settings.CONTENT_RESOLVE_CACHE_SIZE)
+        self.small_files = SmallFiles()
         self.use_cache = settings.CONTENT_RESOLVE_CACHE
         self.accel_prefix = settings.CONTENT_X_ACCEL_REDIRECT
         self.ondemand = OnDemand(self.db, replay_limit=settings.CONTENT_STREAM_REPLAY_LIMIT)
@@ -76,6 +78,7 @@ class ContentApp:
                 await self.db.run(_forget, self.name)
             except Exception as exc:  # noqa: BLE001 - the row will simply expire
                 log.warning("could not remove the content app status row: %s", exc)
+        self.small_files.clear()
         self.db.shutdown()
 
     async def _heartbeat_loop(self) -> None:
@@ -190,6 +193,7 @@ class ContentApp:
             match.created,
             accel_prefix=self.accel_prefix,
             artifact_name=name,
+            small_files=self.small_files,
         )
         await response.prepare(request)
         return response

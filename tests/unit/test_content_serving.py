@@ -384,6 +384,67 @@ def test_large_file_full_and_range_use_sendfile_path(app):
             assert s.get(url, headers={"Range": "bytes=-10"}).content == data[-10:]
 
 
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_sendfile_waits_for_a_slow_reader_and_survives_a_hang_up(loop):
+    """A file much larger than the socket buffer, read slowly: sendfile must wait for room (on
+    uvloop, which has no loop.sendfile, as on asyncio's loop) and deliver every byte in order;
+    a client hanging up halfway leaves the app serving the next request."""
+    import asyncio
+    import socket
+
+    from pulpcore.content import new_event_loop
+
+    a = AppThread(loop=new_event_loop() if loop == "uvloop" else asyncio.new_event_loop()).start()
+    try:
+        data = os.urandom(8 * 1024 * 1024 + 3)
+        repo = make_repository()
+        distribute("slow", repository=repo)
+        add_files(repo, {"big.bin": data})
+        request = f"GET {P}slow/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", a.port)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            sock.sendall(request)
+            got = bytearray()
+            while b"\r\n\r\n" not in got:
+                got += sock.recv(4096)
+            head, _, got = bytes(got).partition(b"\r\n\r\n")
+            got = bytearray(got)
+            assert head.startswith(b"HTTP/1.1 200")
+            time.sleep(0.3)  # the server's sendfile fills the buffers and must wait
+            while len(got) < len(data):
+                chunk = sock.recv(1024 * 1024)
+                assert chunk, "connection closed early"
+                got += chunk
+        assert bytes(got) == data
+        with socket.create_connection(("127.0.0.1", a.port)) as sock:
+            sock.sendall(request)
+            sock.recv(65536)  # headers and a little of the body, then hang up
+        r = requests.get(a.url(P + "slow/big.bin"), timeout=30)
+        assert r.status_code == 200 and r.content == data
+    finally:
+        a.stop()
+
+
+def test_small_file_kept_in_memory_notices_deletion_and_replacement(app, published, files):
+    """A small file served once is kept (open and in memory); deleting it gives 404 on the next
+    request and a file renamed over it (repair) is served fresh, without any database change."""
+    from pulpcore.app.models import Artifact
+
+    url = app.url(P + "pub/dist/dir/b.txt")
+    assert requests.get(url).content == files["dir/b.txt"]
+    art = Artifact.objects.get(sha256=hashlib.sha256(files["dir/b.txt"]).hexdigest())
+    path = art.file.path
+    assert path in app.state.small_files._entries, "not kept"
+    replacement = path + ".new"
+    with open(replacement, "wb") as f:
+        f.write(b"HELLO WORLD\n")  # same size: only the link count can tell
+    os.rename(replacement, path)
+    assert requests.get(url).content == b"HELLO WORLD\n"
+    os.unlink(path)
+    r = requests.get(url)
+    assert r.status_code == 404 and "missing" in r.text
+
+
 def test_content_guard_refuses_and_can_hide_listing(app, published, settings):
     """A guard that does not permit the request gives 403 with its reason; with
     HIDE_GUARDED_DISTRIBUTIONS the guarded distribution leaves the root listing."""
