@@ -168,7 +168,17 @@ def process_table(run_dir: Path) -> list[tuple[str, list[str]]]:
                 "-",
             ],
         ),
-        ("content", [str(BIN / "pulp-content"), "--bind", CONTENT_BIND]),
+        (
+            "content",
+            [
+                str(BIN / "pulp-content"),
+                "--bind",
+                CONTENT_BIND,
+                # As production runs it (systemd/pulpcore-content.service): one event loop per core.
+                "--workers",
+                os.environ.get("PULP_CONTENT_WORKERS", "2"),
+            ],
+        ),
     ]
     if not new_style:
         procs.append(("resource-manager", [str(BIN / "pulpcore-worker"), "--resource-manager"]))

@@ -108,9 +108,12 @@ def make_remote(url: str, policy: str = "on_demand"):
 class AppThread:
     """The content app (``make_app``) served from its own event loop in a thread."""
 
-    def __init__(self, heartbeat: bool = False):
+    def __init__(self, heartbeat: bool = False, loop: asyncio.AbstractEventLoop | None = None):
+        from pulpcore.content import new_event_loop
+
         self.heartbeat = heartbeat
-        self.loop = asyncio.new_event_loop()
+        # The loop ``pulp-content`` runs (uvloop) unless a test asks for another.
+        self.loop = loop or new_event_loop()
         self.port: int | None = None
         self.app: web.Application | None = None
         self._ready = threading.Event()
