@@ -22,14 +22,22 @@ from django.db.models.sql.where import AND, WhereNode
 PK_NAMES = ("pk", "pulp_id")
 
 
-def _master_of(model: type) -> type | None:
-    """The ``MasterModel`` table a model's rows live in (itself for a master), else None."""
-    from pulpcore.app.models.base import MasterModel
+def _content_detail(queryset: QuerySet) -> bool:
+    """Whether the queryset lists a content detail model (rows in ``core_content`` and a detail
+    table) as model instances: the lists the key page is for, and ``core_content`` is the table
+    with the index. Other masters' lists are small and keep plain slices."""
+    from django.db.models.query import ModelIterable
 
-    if not issubclass(model, MasterModel):
-        return None
-    parents = [p for p in model._meta.get_parent_list() if not p._meta.parents]
-    return parents[0] if parents else model
+    from pulpcore.app.models import Content
+
+    model = queryset.model
+    return (
+        model is not None
+        and issubclass(model, Content)
+        and model is not Content
+        and queryset._iterable_class is ModelIterable
+        and not queryset.query.combinator
+    )
 
 
 def total_ordering(queryset: QuerySet) -> list[str] | None:
@@ -56,20 +64,21 @@ def page_queryset(queryset: QuerySet, offset: int, limit: int) -> QuerySet:
     if ordering is None or queryset.query.is_sliced or queryset.query.distinct:
         return queryset[offset : offset + limit]
     queryset = queryset.order_by(*ordering)
-    master = _master_of(queryset.model)
     # The master itself (``content/``, every type) has no detail join to skip and no index on
     # its ordering across types: a page of keys would only add a query level.
-    if master is None or master is queryset.model:
+    if not _content_detail(queryset):
         return queryset[offset : offset + limit]
-    master_fields = {f.name for f in master._meta.concrete_fields if not f.is_relation}
+    from pulpcore.app.models import Content
+
+    master_fields = {f.name for f in Content._meta.concrete_fields if not f.is_relation}
     if not all(t.lstrip("-") in master_fields or t.lstrip("-") in PK_NAMES for t in ordering):
         return queryset[offset : offset + limit]
     types = [
         m.get_pulp_type()
-        for m in master.detail_models()
+        for m in Content.detail_models()
         if issubclass(m, queryset.model)  # type: ignore[arg-type]
     ]
-    keys = master._base_manager.filter(pulp_type__in=types)
+    keys = Content._base_manager.filter(pulp_type__in=types)
     on_pk, rest = _split_pk_filters(queryset)
     for subquery in on_pk:
         keys = keys.filter(pk__in=subquery)
