@@ -2,6 +2,8 @@
 
 from rest_framework import pagination
 
+from pulpcore.app.queries.pages import page_queryset
+
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """DRF's limit/offset pagination that skips ``COUNT(*)`` when the page itself tells the count.
@@ -10,6 +12,9 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     ``offset + len(page)``; the same holds for an empty first page. Most lists people ask for fit
     in one page, and the count was a second query on every one of them (on large tables the
     costlier of the two). A full page, or an offset past the end, still counts.
+
+    The page itself comes from ``page_queryset``: a total order (pk tie-break), and for content
+    a page of keys read from an index so a deep offset costs about what the first page does.
     """
 
     default_limit = 100
@@ -21,7 +26,7 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         if self.limit is None:
             return None
         self.offset = self.get_offset(request)
-        page = list(queryset[self.offset : self.offset + self.limit])
+        page = list(page_queryset(queryset, self.offset, self.limit))
         if (page and len(page) < self.limit) or (not page and self.offset == 0):
             self.count = self.offset + len(page)
         else:
