@@ -173,7 +173,7 @@ class Stack:
                 "gunicorn",
                 "pulpcore.content:server",
                 "--worker-class",
-                "aiohttp.GunicornWebWorker",
+                "aiohttp.GunicornUVLoopWebWorker",
                 "--bind",
                 bind,
                 "--workers",

@@ -18,7 +18,9 @@ published and distributed through the API:
   4 MiB file's first fetch (streamed from the origin while stored) against the origin itself.
 
 nginx runs 2 worker processes (the machine's cores, as ``worker_processes auto``); the content app
-one process, as ``make start`` and the role's default run it.
+as ``make start`` and the role's default run it (``PULP_CONTENT_WORKERS``, 2). Beside each serving
+figure: CPU µs per request of the content app and of nginx (from /proc), since wrk shares the
+cores and requests/s alone hides which side costs what.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from tests.bench.harness import (  # noqa: E402
     Stack,
     StaticServer,
     artifact_name,
+    cpu_seconds,
     distribute,
     file_repository,
     publish_and_distribute,
@@ -64,13 +67,27 @@ def _files(stack: Stack) -> dict[str, tuple[str, str]]:
     return {rel[:-4]: (f"bench/{rel}", artifact_name(stack, body)) for rel, body in data.items()}
 
 
-def _pair(name: str, ours: str, ceiling: str, label: str, args: argparse.Namespace) -> list[Figure]:
-    """Both URLs at every concurrency, alternating, as req/s figures with the ceiling beside."""
+def _pair(
+    stack: Stack, name: str, ours: str, ceiling: str, label: str, args: argparse.Namespace
+) -> list[Figure]:
+    """Both URLs at every concurrency, alternating, as req/s figures with the ceiling beside,
+    and CPU µs per request of the content app and of nginx (ceiling: nginx serving directly)."""
     out = []
+    content = [stack.pids()["content"]]
+    nginx = [stack.nginx.proc.pid] if stack.nginx and stack.nginx.proc else []
     for conns in CONNECTIONS:
+        before = cpu_seconds(nginx)
         direct = wrk(ceiling, seconds=args.seconds, connections=conns)
+        direct_us = (cpu_seconds(nginx) - before) / max(1, direct.requests) * 1e6
+        before_app, before_nginx = cpu_seconds(content), cpu_seconds(nginx)
         measured = wrk(ours, seconds=args.seconds, connections=conns)
+        n = max(1, measured.requests)
+        app_us = (cpu_seconds(content) - before_app) / n * 1e6
+        nginx_us = (cpu_seconds(nginx) - before_nginx) / n * 1e6
         out.append(Figure(f"{name} c{conns}", measured.rps, "req/s", direct.rps, label))
+        out.append(Figure(f"{name} c{conns} content app CPU/req", app_us, "us"))
+        if nginx_us > 0.5:  # only when nginx is in the path
+            out.append(Figure(f"{name} c{conns} nginx CPU/req", nginx_us, "us", direct_us, label))
     return out
 
 
@@ -95,6 +112,7 @@ def measure_production(stack: Stack, files: dict, args: argparse.Namespace) -> l
     out = []
     for label, (path, name) in files.items():
         out += _pair(
+            stack,
             f"nginx+x-accel {label}",
             f"{stack.nginx_url}pulp/content/{path}",
             stack.nginx_direct_url + name,
@@ -158,6 +176,7 @@ def measure_app(stack: Stack, ctx: dict, args: argparse.Namespace) -> list[Figur
     out = []
     for label, (path, name) in ctx["files"].items():
         out += _pair(
+            stack,
             f"content app {label}",
             stack.content_url + path,
             stack.nginx_direct_http_url + name,

@@ -794,6 +794,30 @@ HIGHER_IS_BETTER = {"req/s", "MiB/s", "files/s", "units/s", "tasks/s", "x"}
 
 
 @dataclass
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds of these processes and their direct children (gunicorn's and
+    nginx's workers), from /proc: with a load generator on the same cores, CPU per request says
+    what a figure costs even when requests/s is bounded by the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    seen: set[int] = set()
+    for pid in pids:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        for p in [pid, *map(int, children)]:
+            if p in seen:
+                continue
+            seen.add(p)
+            try:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 class Figure:
     """One measured figure; ``ceiling`` is a reference measured in the same run (e.g. nginx
     serving the same file directly), printed beside it with the ratio."""
