@@ -40,6 +40,8 @@ def test_manifest_lists_every_file_sorted_with_stored_or_remote_size():
     add_files(repo, files, remote=remote, on_demand={"lazy.iso"})
     pub = publish(str(repo.latest_version().pk))
     assert pub.complete and pub.manifest == "PULP_MANIFEST"
+    # Pass-through, as Pulp's file plugin publishes: no row per file.
+    assert pub.pass_through and not pub.published_artifact.exists()
     assert manifest_text(pub) == (
         f"a.txt,{sha(files['a.txt'])},7\n"
         f"b/a,odd name.txt,{sha(b'')},0\n"

@@ -11,7 +11,6 @@ from pulpcore.plugin.models import PublishedMetadata, RemoteArtifact, Repository
 from pulpcore.plugin.tasking import record_created
 from pulpcore.plugin.util import (
     new_temp_path,
-    publish_content_artifacts,
     store_artifact_file,
     streamed_rows,
 )
@@ -60,15 +59,13 @@ def publish(repository_version_pk: str, manifest: str | None = "PULP_MANIFEST") 
     path = new_temp_path(suffix=".manifest") if manifest else None
     try:
         with transaction.atomic():
+            # Pass-through, as Pulp's file plugin publishes: the content app serves the version's
+            # own files at their paths, so no row per file is written (nor checked at commit).
             publication = FilePublication.objects.create(
-                repository_version=version, manifest=manifest, complete=False
+                repository_version=version, manifest=manifest, pass_through=True, complete=False
             )
-            if manifest:
-                assert path is not None
+            if manifest and path:
                 write_manifest(version, path, manifest)
-            files = FileContent.objects.filter(pk__in=version.content_ids)
-            publish_content_artifacts(publication, files)
-            if manifest:
                 artifact = store_artifact_file(path)
                 PublishedMetadata.objects.create(
                     relative_path=manifest, artifact=artifact, publication=publication
