@@ -1,6 +1,7 @@
 """Small helpers plugins need: hrefs, storing files as artifacts, building repository versions."""
 
 from pulpcore.app.models import Repository, RepositoryVersion, new_temp_path  # noqa: F401
+from pulpcore.app.queries.sql import streamed_rows  # noqa: F401
 from pulpcore.app.serializers.content import store_artifact_file  # noqa: F401
 from pulpcore.app.tasks.publication import publish_content_artifacts  # noqa: F401
 from pulpcore.app.tasks.repository import add_and_remove  # noqa: F401

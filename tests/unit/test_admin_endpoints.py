@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from pulp_file.app.models import FileContent, FileRemote
+from pulp_file.app.models import FileContent, FilePublication, FileRemote
 from pulpcore.app.models import (
     Artifact,
     ArtifactDistribution,
@@ -29,7 +29,7 @@ from pulpcore.app.models import (
 )
 from pulpcore.app.storage import delete_stored, open_stored, replace_stored, stored_exists
 from pulpcore.tasking import schedules
-from tests.unit.test_plugin_file_api import API, add_file, make_repo, post, run
+from tests.unit.test_plugin_file_api import API, PUBS, add_file, make_repo, post, run
 from tests.unit.test_settings import run_manager
 
 pytestmark = pytest.mark.django_db
@@ -256,6 +256,25 @@ def test_reclaim_space_drops_only_files_nothing_else_needs(client, storage_backe
     assert shared.artifact_id is None and not stored_exists(files[shared.pk])
     if storage_backend is not None:  # the objects left the bucket
         assert not set(files.values()) & storage_backend.keys("artifact/")
+
+
+def test_reclaim_space_keeps_what_a_pass_through_publication_serves(client):
+    remote = FileRemote.objects.create(name="rp", url="http://127.0.0.1:9/PULP_MANIFEST")
+    repo = make_repo(client)
+    served = _with_remote(client, repo, b"published in version 1", "pub.txt", remote)
+    run(post(client, PUBS, {"repository_version": f"{repo['versions_href']}1/"}))
+    later = _with_remote(client, repo, b"added in version 2", "later.txt", remote)
+    pub = FilePublication.objects.get()
+    assert pub.pass_through and not pub.published_artifact.exists()
+    reclaim = {"repo_hrefs": [repo["pulp_href"]]}
+    run(post(client, f"{API}repositories/reclaim_space/", reclaim))
+    served.refresh_from_db()
+    later.refresh_from_db()
+    assert served.artifact_id is not None and later.artifact_id is None
+    pub.delete()  # nothing serves it any more
+    run(post(client, f"{API}repositories/reclaim_space/", reclaim))
+    served.refresh_from_db()
+    assert served.artifact_id is None
 
 
 def test_reclaim_space_bad_input_is_400(client):

@@ -11,12 +11,12 @@ import time
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from pulp_file.app.models import FileContent, FilePublication, FileRepository
 from pulpcore.app.models import RepositoryContent, RepositoryVersion, Task
 from pulpcore.app.queries import versions as version_queries
-from pulpcore.app.queries.sql import pk_subquery
+from pulpcore.app.queries.sql import pk_subquery, streamed_rows
 from pulpcore.app.tasks.publication import publish_content_artifacts
 from pulpcore.app.tasks.repository import add_and_remove
 from pulpcore.content.resolve import (
@@ -204,6 +204,31 @@ def test_empty_lists_build_no_sql():
     assert not version.complete
     publication = FilePublication.objects.create(repository_version=repo.latest_version())
     assert publish_content_artifacts(publication, FileContent.objects.filter(pk__in=[])) == 0
+
+
+def _cursor_tuple_fraction() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW cursor_tuple_fraction")
+        return cursor.fetchone()[0]
+
+
+def test_streamed_rows_reads_every_row_with_a_plan_for_all_of_them():
+    units = [unit(f"streamed/{i}") for i in range(5)]
+    query = qs(*units).order_by("relative_path").values_list("relative_path", "digest")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 0.3")
+        with streamed_rows(query, chunk_size=2) as rows:
+            assert _cursor_tuple_fraction() == "1"  # planned for reading every row
+            assert list(rows) == [(u.relative_path, u.digest) for u in units]
+        assert _cursor_tuple_fraction() == "0.3"  # the caller's transaction plans as before
+    with streamed_rows(FileContent.objects.filter(pk__in=[]).values_list("pk")) as rows:
+        assert list(rows) == []
+    default = _cursor_tuple_fraction()
+    with pytest.raises(Boom), streamed_rows(query) as rows:
+        next(rows)
+        raise Boom
+    assert _cursor_tuple_fraction() == default
 
 
 # --- one membership rule -------------------------------------------------------------------------

@@ -524,6 +524,14 @@ def filesystem_export(
         else None
     )
     files: list[tuple[str, Artifact]] = []
+
+    def version_files(version: RepositoryVersion) -> None:
+        content = version.content
+        if start is not None:
+            content = content.exclude(pk__in=start.content.values("pk"))
+        for ca in ContentArtifact.objects.filter(content__in=content).select_related("artifact"):
+            files.append((ca.relative_path, ca.artifact))
+
     if publication_pk:
         publication = Publication.objects.get(pk=publication_pk)
         resource = publication.cast()
@@ -536,6 +544,8 @@ def filesystem_export(
             )
         for pa in published.iterator():
             files.append((pa.relative_path, pa.content_artifact.artifact))
+        if publication.pass_through:  # it serves its version's files as they are
+            version_files(publication.repository_version)
         for pm in PublishedMetadata.objects.filter(publication=publication).select_related(
             "artifact"
         ):
@@ -543,11 +553,7 @@ def filesystem_export(
     else:
         version = RepositoryVersion.objects.get(pk=repository_version_pk)
         resource = version
-        content = version.content
-        if start is not None:
-            content = content.exclude(pk__in=start.content.values("pk"))
-        for ca in ContentArtifact.objects.filter(content__in=content).select_related("artifact"):
-            files.append((ca.relative_path, ca.artifact))
+        version_files(version)
     missing = [path for path, artifact in files if artifact is None]
     if missing:
         raise ExportError(

@@ -15,6 +15,7 @@ from pulpcore.app.models import (
     Artifact,
     ContentArtifact,
     ProgressReport,
+    Publication,
     PublishedArtifact,
     PublishedMetadata,
     RemoteArtifact,
@@ -38,8 +39,20 @@ def reclaimable_content_artifacts(repo_pks: list, keeplist_pks: list):
     for version in RepositoryVersion.objects.filter(pk__in=keeplist_pks):
         qs = qs.exclude(content_id__in=versions.content_in(version).values("pk"))
     published = PublishedArtifact.objects.filter(content_artifact=OuterRef("pk"))
+    # A pass-through publication has no PublishedArtifact rows: it serves its version's files.
+    served_through = Publication.objects.filter(
+        pass_through=True, repository_version__repository_id__in=repo_pks
+    ).filter(
+        Exists(
+            RepositoryContent.objects.filter(
+                versions.membership_q(OuterRef("repository_version__number")),
+                repository_id=OuterRef("repository_version__repository_id"),
+                content_id=OuterRef(OuterRef("content_id")),
+            )
+        )
+    )
     refetchable = RemoteArtifact.objects.filter(content_artifact=OuterRef("pk"))
-    return qs.exclude(Exists(published)).filter(Exists(refetchable))
+    return qs.exclude(Exists(published) | Exists(served_through)).filter(Exists(refetchable))
 
 
 def reclaim_space(repo_pks: list, keeplist_pks: list | None = None) -> None:
