@@ -793,7 +793,6 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 HIGHER_IS_BETTER = {"req/s", "MiB/s", "files/s", "units/s", "tasks/s", "x"}
 
 
-@dataclass
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User + system CPU seconds of these processes and their direct children (gunicorn's and
     nginx's workers), from /proc: with a load generator on the same cores, CPU per request says
@@ -818,6 +817,7 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / tick
 
 
+@dataclass
 class Figure:
     """One measured figure; ``ceiling`` is a reference measured in the same run (e.g. nginx
     serving the same file directly), printed beside it with the ratio."""
