@@ -13,7 +13,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -30,11 +29,9 @@ UNITS = 60
 
 
 @pytest.fixture
-def client():
-    admin = get_user_model().objects.create(username="admin", is_superuser=True)
-    c = Client()
-    c.force_login(admin)
-    return c
+def client(admin_client):
+    """Pages are read as pytest-django's logged-in superuser (RBAC scoping is tested elsewhere)."""
+    return admin_client
 
 
 @pytest.fixture
